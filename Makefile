@@ -1,0 +1,44 @@
+# Tickerwatch: `make run` starts the app, `make test` runs the suite.
+# Each target sets itself up on a fresh machine (virtualenv, packages, migrations).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME_STAMP)
+
+## run: web (daphne), Celery worker and beat; SQLite and a private Redis unless DATABASE_URL/REDIS_URL are set
+run: $(RUNTIME_STAMP)
+	@mkdir -p var
+	DEBUG=$${DEBUG:-1} bin/with-redis bin/run-app
+
+## test: the whole suite; PostgreSQL and Redis when DATABASE_URL/REDIS_URL are set
+test: $(DEV_STAMP)
+	@mkdir -p var
+	bin/with-redis $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf var/redis var/db.sqlite3* var/celerybeat-schedule*

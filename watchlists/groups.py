@@ -1,0 +1,7 @@
+def watchlist_group(watchlist_id: int) -> str:
+    """Channel-layer group of one watchlist's open pages.
+
+    Built from the numeric id only: group names allow [A-Za-z0-9._-], so a raw
+    symbol such as ^GSPC or EURUSD=X must never end up in one.
+    """
+    return f"watchlist.{int(watchlist_id)}"
