@@ -167,6 +167,8 @@ STORAGES = {
 }
 # Without collectstatic (make run, tests), serve straight from static/.
 WHITENOISE_USE_FINDERS = DEBUG
+if DEBUG:
+    Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 # --- Security (production) --------------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
@@ -219,3 +221,26 @@ LOGGING = {
         "daphne": {"level": "WARNING"},
     },
 }
+
+# The tick gives up before the next one is due, and a tick message that
+# waited longer than one interval in the queue is dropped, not replayed.
+QUOTE_TICK_TIME_LIMIT_SECONDS = env.float("QUOTE_TICK_TIME_LIMIT_SECONDS", default=QUOTE_POLL_SECONDS * 0.9)
+CELERY_BEAT_SCHEDULE = {
+    "quotes-tick": {
+        "task": "watchlists.tasks.quotes_tick",
+        "schedule": QUOTE_POLL_SECONDS,
+        "options": {"expires": QUOTE_POLL_SECONDS},
+    },
+}
+
+# Backoff after upstream failures, shared by all workers through Redis.
+QUOTE_BACKOFF_BASE_SECONDS = env.float("QUOTE_BACKOFF_BASE_SECONDS", default=5.0)
+QUOTE_RATE_LIMIT_BACKOFF_SECONDS = env.float("QUOTE_RATE_LIMIT_BACKOFF_SECONDS", default=60.0)
+QUOTE_BACKOFF_MAX_SECONDS = env.float("QUOTE_BACKOFF_MAX_SECONDS", default=600.0)
+# Open pages hear from the pipeline at least this often, changes or not, so a
+# stopped worker shows as stale instead of as a quiet market.
+QUOTE_STATUS_HEARTBEAT_SECONDS = env.float("QUOTE_STATUS_HEARTBEAT_SECONDS", default=10.0)
+# Presence: a socket refreshes its entry this often; an entry not refreshed
+# within the TTL (a crashed web process) stops counting as a viewer.
+PRESENCE_REFRESH_SECONDS = env.float("PRESENCE_REFRESH_SECONDS", default=20.0)
+PRESENCE_TTL_SECONDS = env.float("PRESENCE_TTL_SECONDS", default=60.0)

@@ -17,8 +17,13 @@ class MarketState(models.TextChoices):
 
     @classmethod
     def is_trading(cls, state: str) -> bool:
-        """Whether prices can move in this state (pre, regular or post session)."""
-        return state in {cls.PREPRE, cls.PRE, cls.REGULAR, cls.POST, cls.POSTPOST}
+        """Whether prices can move now: pre-market, regular or after-hours session.
+
+        PREPRE and POSTPOST are Yahoo's "extended hours are over" states: the
+        price is as final as when CLOSED, so they poll at the closed cadence.
+        UNKNOWN polls like an open market rather than risk a frozen price.
+        """
+        return state in {cls.PRE, cls.REGULAR, cls.POST, cls.UNKNOWN}
 
 
 class Quote(models.Model):

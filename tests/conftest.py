@@ -39,3 +39,48 @@ def watchlist(user, make_watchlist):
 def owner_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def redis_clean(settings):
+    """Each test starts with none of this run's keys in Redis (presence, locks, source health, layer)."""
+    from config.redis_client import redis_sync
+
+    client = redis_sync()
+
+    def wipe():
+        keys = list(client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+    wipe()
+    yield client
+    wipe()
+
+
+@pytest.fixture
+def fake_yahoo(settings):
+    """A local Yahoo look-alike, with the real Yahoo provider (and yfinance) pointed at it."""
+    import yfinance.data
+
+    from tests.support.fake_yahoo import FakeYahoo
+
+    yfinance.data.YfData._instances.clear()
+    with FakeYahoo() as fake:
+        settings.QUOTE_PROVIDER = "yahoo"
+        settings.QUOTE_YAHOO_BASE_URL = fake.base_url
+        yield fake
+    yfinance.data.YfData._instances.clear()
+
+
+@pytest.fixture
+def session_cookie(client):
+    """A function returning the Cookie header of a logged-in session for a user."""
+    from django.conf import settings as django_settings
+
+    def cookie_for(user) -> bytes:
+        client.force_login(user)
+        name = django_settings.SESSION_COOKIE_NAME
+        return f"{name}={client.cookies[name].value}".encode()
+
+    return cookie_for

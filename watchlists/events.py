@@ -1,7 +1,9 @@
-"""Messages to a watchlist's open pages through the channel layer.
+"""Messages to open pages through the channel layer.
 
-Payloads are encoded to JSON once here and forwarded as text by every
-consumer in the group, instead of being encoded again per socket.
+Payloads are encoded to JSON once here, and every consumer in the group
+forwards the text as is, instead of encoding it again per socket. Sends run
+after the database commit, and a Redis outage never fails the write that
+caused them: pages catch up with their next snapshot.
 """
 
 import json
@@ -10,41 +12,60 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from .groups import watchlist_group
+from .groups import STATUS_GROUP, watchlist_group
 from .models import Watchlist
 from .selectors import watchlist_symbols
 
 logger = logging.getLogger(__name__)
 
 
-def group_send_text(*, watchlist_id: int, event_type: str, payload: dict) -> bool:
-    """Send one pre-encoded message to a watchlist's group; False when the layer is unreachable."""
+def _encode(payload: dict) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+async def _send_all(messages: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
-    text = json.dumps(payload, separators=(",", ":"))
+    for group, event in messages:
+        await layer.group_send(group, event)
+
+
+def group_send_many(messages: list[tuple[str, str, dict]]) -> int:
+    """Send (group, event type, payload) messages in one event-loop run; returns how many were sent."""
+    if not messages:
+        return 0
+    events = [(group, {"type": event_type, "text": _encode(payload)}) for group, event_type, payload in messages]
     try:
-        async_to_sync(layer.group_send)(watchlist_group(watchlist_id), {"type": event_type, "text": text})
+        async_to_sync(_send_all)(events)
     except Exception:
-        # The write already committed; open pages will catch up with their
-        # next snapshot. Failing the user's request would lose nothing but
-        # would tell them it failed, which is untrue.
         logger.exception(
-            "Could not notify the open pages of watchlist %s (%s): is Redis reachable?", watchlist_id, event_type
+            "Could not push %d message(s) to open pages: the channel layer (Redis) is unreachable. "
+            "Pages will catch up when they reconnect.",
+            len(events),
         )
-        return False
-    return True
+        return 0
+    return len(events)
 
 
-def watchlist_symbols_announce(*, watchlist_id: int) -> bool:
-    """Tell open pages the list's symbols (after an edit on a page or in the admin)."""
-    if not Watchlist.objects.filter(pk=watchlist_id).exists():
-        return group_send_text(
-            watchlist_id=watchlist_id,
-            event_type="watchlist.deleted",
-            payload={"type": "error", "code": "deleted", "message": "This watchlist was deleted."},
-        )
-    symbols = watchlist_symbols(watchlist_id=watchlist_id)
-    return group_send_text(
-        watchlist_id=watchlist_id,
-        event_type="watchlist.symbols",
-        payload={"type": "watchlist", "watchlist": watchlist_id, "symbols": symbols},
+def watchlist_quotes_publish(*, quotes_by_list: dict[int, list[dict]]) -> int:
+    """One message per watchlist carrying just its changed quotes."""
+    return group_send_many(
+        [
+            (watchlist_group(watchlist_id), "quotes.update", {"type": "quotes", "watchlist": watchlist_id, "quotes": q})
+            for watchlist_id, q in quotes_by_list.items()
+            if q
+        ]
     )
+
+
+def source_status_publish(*, status: dict) -> int:
+    return group_send_many([(STATUS_GROUP, "source.status", status)])
+
+
+def watchlist_symbols_announce(*, watchlist_id: int) -> int:
+    """Tell open pages the list's symbols after an edit (on a page or in the admin), or that it is gone."""
+    group = watchlist_group(watchlist_id)
+    if not Watchlist.objects.filter(pk=watchlist_id).exists():
+        payload = {"type": "error", "code": "deleted", "message": "This watchlist was deleted."}
+        return group_send_many([(group, "watchlist.deleted", payload)])
+    payload = {"type": "watchlist", "watchlist": watchlist_id, "symbols": watchlist_symbols(watchlist_id=watchlist_id)}
+    return group_send_many([(group, "watchlist.symbols", payload)])

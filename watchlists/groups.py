@@ -1,3 +1,8 @@
+# Every open watchlist page also joins this group, for the quote source's
+# status (ok / degraded / down) and the pipeline's heartbeat.
+STATUS_GROUP = "quotes.status"
+
+
 def watchlist_group(watchlist_id: int) -> str:
     """Channel-layer group of one watchlist's open pages.
 

@@ -1,0 +1,47 @@
+"""Which watchlists have a browser on them right now, kept in Redis.
+
+One sorted set holds an entry per open socket ("<watchlist id>:<channel
+name>") scored by the time it expires. Sockets refresh their entry while
+they live; a web process that dies leaves entries that simply expire, so a
+crash never leaves ghost viewers that keep quotes being fetched.
+"""
+
+import time
+
+from django.conf import settings
+
+from config.redis_client import redis_async, redis_key, redis_sync
+
+
+def _key() -> str:
+    return redis_key("presence")
+
+
+def _member(watchlist_id: int, channel_name: str) -> str:
+    return f"{int(watchlist_id)}:{channel_name}"
+
+
+async def presence_touch(*, watchlist_id: int, channel_name: str) -> None:
+    expires_at = time.time() + settings.PRESENCE_TTL_SECONDS
+    await redis_async().zadd(_key(), {_member(watchlist_id, channel_name): expires_at})
+
+
+async def presence_leave(*, watchlist_id: int, channel_name: str) -> None:
+    await redis_async().zrem(_key(), _member(watchlist_id, channel_name))
+
+
+def _live_members(now: float) -> list[bytes]:
+    client = redis_sync()
+    pipe = client.pipeline()
+    pipe.zremrangebyscore(_key(), "-inf", now)
+    pipe.zrangebyscore(_key(), now, "+inf")
+    return pipe.execute()[1]
+
+
+def watchlists_viewed(*, now: float | None = None) -> dict[int, int]:
+    """Watchlist id -> number of live sockets, for every watchlist open somewhere."""
+    counts: dict[int, int] = {}
+    for member in _live_members(time.time() if now is None else now):
+        watchlist_id = int(member.split(b":", 1)[0])
+        counts[watchlist_id] = counts.get(watchlist_id, 0) + 1
+    return counts
