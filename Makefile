@@ -25,12 +25,12 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 ## run: web (daphne), Celery worker and beat; SQLite and a private Redis unless DATABASE_URL/REDIS_URL are set
 run: $(RUNTIME_STAMP)
 	@mkdir -p var
-	DEBUG=$${DEBUG:-1} bin/with-redis bin/run-app
+	DEBUG=$${DEBUG:-1} $(BIN)/python bin/with-redis bin/run-app
 
 ## test: the whole suite; PostgreSQL and Redis when DATABASE_URL/REDIS_URL are set
 test: $(DEV_STAMP)
 	@mkdir -p var
-	bin/with-redis $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python bin/with-redis $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

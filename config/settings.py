@@ -219,6 +219,10 @@ LOGGING = {
         # reports the outcome that matters.
         "yfinance": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
+        # Celery's "Task received / succeeded" every few seconds drowns the
+        # one line per tick that watchlists.live writes.
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
     },
 }
 

@@ -1,0 +1,954 @@
+// Tickerwatch: keeps the watchlist table current over one WebSocket.
+//
+// The server-rendered table is already correct on first paint, so this module
+// only ever touches a cell once the socket has delivered data for it. Protocol:
+// watchlists/consumers.py (messages, close codes) and watchlists/live.py
+// (snapshot, status heartbeat). Formatting mirrors prices/templatetags/quotes.py.
+//
+// The pure helpers are exported only so they can be checked with node; the page
+// itself needs no exports. Everything else lives in this module's scope.
+
+const PING_INTERVAL_MS = 25_000; // presence heartbeat; the server allows 10 pings per 10 s
+const PING_MIN_GAP_MS = 5_000; // extra probe pings (tab shown, back online) never faster than this
+const PONG_TIMEOUT_MS = 15_000; // a ping unanswered this long means a dead (half-open) socket
+const BACKOFF_BASE_MS = 1_000;
+const BACKOFF_CAP_MS = 30_000;
+const STABLE_CONNECTION_MS = 10_000; // a connection open this long resets the backoff
+const TOO_MANY_RETRY_MS = 60_000; // 4429: other tabs hold the slots; ask again slowly
+const BAD_CLIENT_RETRY_MS = 60_000; // 4400: something is wrong with us; do not hammer
+const RESYNC_DELAY_MS = 2_000; // debounce list edits before fetching a fresh snapshot
+const SKEW_SAMPLES = 8;
+const DEFAULT_STALE_SECONDS = 30;
+const DEFAULT_DECIMALS = 2;
+const MAX_DECIMALS = 10; // the Quote model's price_hint check constraint
+
+const CLOSE_BAD_CLIENT = 4400;
+const CLOSE_NOT_LOGGED_IN = 4401;
+const CLOSE_FORBIDDEN = 4403;
+const CLOSE_NOT_FOUND = 4404;
+const CLOSE_TOO_MANY = 4429;
+const CLOSE_CLIENT_DROP = 4000; // our own code when we give up on a socket
+
+const DASH = "—";
+const SOURCE_STATES = new Set(["ok", "degraded", "down", "unknown"]);
+// Sessions in which prices can move (prices.models.MarketState.is_trading):
+// only these can go stale. UNKNOWN counts, as on the server, rather than risk
+// presenting a frozen price as current.
+const TRADING_STATES = new Set(["PRE", "REGULAR", "POST", "UNKNOWN"]);
+// Same labels as MarketState's choices, so the first snapshot never relabels
+// the server-rendered cells. Change both places together.
+const MARKET_LABELS = {
+  PREPRE: "Pre-market (early)",
+  PRE: "Pre-market",
+  REGULAR: "Open",
+  POST: "After hours",
+  POSTPOST: "After hours (late)",
+  CLOSED: "Closed",
+  UNKNOWN: "Unknown",
+};
+
+// --- Pure helpers (no DOM, no clock) -----------------------------------------
+
+const DECIMAL_PATTERN = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A decimal as Intl can format it exactly (the string itself), or null. */
+export function decimalValue(value) {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value !== "string") return null;
+  const text = value.trim();
+  return DECIMAL_PATTERN.test(text) ? text : null;
+}
+
+/** Yahoo's price_hint as a usable number of decimals. */
+export function clampDecimals(hint, fallback = DEFAULT_DECIMALS) {
+  const n = Number(hint);
+  if (hint === null || hint === undefined || hint === "" || !Number.isInteger(n)) return fallback;
+  return Math.min(Math.max(n, 0), MAX_DECIMALS);
+}
+
+const formatters = new Map();
+
+function numberFormat(decimals, signDisplay) {
+  const key = `${decimals}:${signDisplay}`;
+  let formatter = formatters.get(key);
+  if (!formatter) {
+    // locale undefined: the reader's own separators. Strings are formatted as
+    // exact decimals by current engines (half-expand, like the server's
+    // ROUND_HALF_UP), so 1.005 rounds to 1.01 rather than float's 1.00.
+    formatter = new Intl.NumberFormat(undefined, {
+      minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals,
+      signDisplay,
+    });
+    formatters.set(key, formatter);
+  }
+  return formatter;
+}
+
+/** A price with price_hint decimals and thousands separators, or an em dash. */
+export function formatNumber(value, hint) {
+  const decimal = decimalValue(value);
+  if (decimal === null) return DASH;
+  return numberFormat(clampDecimals(hint), "auto").format(decimal);
+}
+
+/** Signed (+1.23, -1.23); a change that rounds to zero shows no sign. */
+export function formatSigned(value, hint) {
+  const decimal = decimalValue(value);
+  if (decimal === null) return DASH;
+  return numberFormat(clampDecimals(hint), "exceptZero").format(decimal);
+}
+
+export function formatPercent(value) {
+  const text = formatSigned(value, 2);
+  return text === DASH ? DASH : `${text}%`;
+}
+
+export function formatRange(low, high, hint) {
+  if (decimalValue(low) === null && decimalValue(high) === null) return DASH;
+  return `${formatNumber(low, hint)} – ${formatNumber(high, hint)}`;
+}
+
+/** "up", "down" or "flat" by the sign of the value as displayed (after rounding). */
+export function direction(value, hint) {
+  const decimal = decimalValue(value);
+  if (decimal === null) return "flat";
+  const n = Number(decimal);
+  if (!Number.isFinite(n) || Math.abs(n) < 0.5 * 10 ** -clampDecimals(hint)) return "flat";
+  return n > 0 ? "up" : "down";
+}
+
+function isMarketState(state) {
+  return typeof state === "string" && Object.prototype.hasOwnProperty.call(MARKET_LABELS, state);
+}
+
+export function marketLabel(state) {
+  return isMarketState(state) ? MARKET_LABELS[state] : MARKET_LABELS.UNKNOWN;
+}
+
+/** The modifier for span.mkt: known states only, so no data reaches a class name. */
+export function marketModifier(state) {
+  return isMarketState(state) ? state.toLowerCase() : "unknown";
+}
+
+/** Milliseconds since the epoch from Python's isoformat(), or null. */
+export function parseIsoMs(text) {
+  if (typeof text !== "string") return null;
+  // Python gives microseconds; Date.parse is only specified for milliseconds.
+  const ms = Date.parse(text.trim().replace(/(\.\d{3})\d+/, "$1"));
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** Full jitter: a random delay in [0, min(cap, base * 2^attempt)). */
+export function backoffDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 30));
+  return Math.floor(random() * ceiling);
+}
+
+export function sourceName(source, simulated) {
+  if (simulated || source === "simulated") return "Simulated";
+  if (typeof source !== "string" || !source) return "The quote source";
+  return source.charAt(0).toUpperCase() + source.slice(1);
+}
+
+function retryText(seconds) {
+  return seconds > 0 ? `retrying in ${seconds} s` : "retrying now";
+}
+
+/** The #source-status text for a degraded or down source; "" when there is nothing to say. */
+export function sourceMessage(state, name, retrySeconds) {
+  if (state === "degraded") return `${name} is slow or failing; ${retryText(retrySeconds)}`;
+  if (state === "down") return `${name} is not answering; ${retryText(retrySeconds)}`;
+  return "";
+}
+
+/**
+ * Whether a row's price may no longer be current.
+ * row: {hasQuote, unknown, marketState, fetchedAtMs}
+ * ctx: {serverNowMs (null while the clock skew is unknown), lastOkServerMs,
+ *       sourceState, disconnectedForMs, staleMs}
+ */
+export function rowIsStale(row, ctx) {
+  if (!row.hasQuote || row.unknown || !TRADING_STATES.has(row.marketState)) return false;
+  if (ctx.sourceState === "degraded" || ctx.sourceState === "down") return true;
+  if (ctx.disconnectedForMs > ctx.staleMs) return true;
+  if (ctx.serverNowMs === null) return false;
+  // Only changed quotes are sent, so an unchanged price is vouched for by the
+  // latest ok heartbeat rather than by its own fetched_at.
+  const freshest = Math.max(row.fetchedAtMs ?? -Infinity, ctx.lastOkServerMs ?? -Infinity);
+  return ctx.serverNowMs - freshest > ctx.staleMs;
+}
+
+// --- Page state -------------------------------------------------------------
+
+let page = null; // set by start(): config and elements
+const rows = new Map(); // symbol -> {row, cells, hasQuote, unknown, marketState, fetchedAtMs, price}
+const live = {
+  socket: null,
+  everConnected: false,
+  openedAt: 0, // client ms the current socket opened
+  lastReceiveAt: 0, // any message, pong included: liveness of the socket itself
+  lastPingAt: 0,
+  lastUpdateAt: 0, // snapshot/quotes/status: liveness of the quote pipeline
+  disconnectedSince: Date.now(), // client ms; null while open. Page load counts as disconnected.
+  lastOkServerMs: null, // server clock: last ok status or snapshot
+  skewSamples: [],
+  skewMs: null, // server clock minus client clock; null until the first server_time
+  source: { name: "", simulated: false, state: "unknown", retryAtServerMs: 0 },
+  attempts: 0,
+  reconnectTimer: null,
+  reconnectAt: 0,
+  waitReason: "", // "backoff" | "too_many" | "bad_client"
+  pingTimer: null,
+  resyncTimer: null,
+  resyncing: false,
+  suspended: false, // page in the back/forward cache
+  terminal: null, // {text, login} once no reconnect should happen
+  announced: { connection: "", source: "ok", silent: false },
+};
+
+// --- Small DOM helpers --------------------------------------------------------
+
+function setText(element, text) {
+  if (element && element.textContent !== text) element.textContent = text;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function setDirection(cell, dir) {
+  cell.classList.toggle("up", dir === "up");
+  cell.classList.toggle("down", dir === "down");
+  cell.classList.toggle("flat", dir === "flat");
+}
+
+function clearDirection(cell) {
+  cell.classList.remove("up", "down", "flat");
+}
+
+let announceTimer = null;
+
+/** Status changes only: the region is polite, and ticks would drown it. */
+function announce(text) {
+  const region = page.announcer;
+  if (!region) return;
+  clearTimeout(announceTimer);
+  if (region.textContent === text) {
+    // Screen readers skip an unchanged region: clear it, then set it again.
+    region.textContent = "";
+    announceTimer = setTimeout(() => { region.textContent = text; }, 100);
+  } else {
+    region.textContent = text;
+  }
+}
+
+function prefersReducedMotion() {
+  return typeof matchMedia === "function" && matchMedia("(prefers-reduced-motion: reduce)").matches;
+}
+
+// --- Rows -------------------------------------------------------------------------
+
+function rowCells(row) {
+  const cells = {};
+  for (const cell of row.querySelectorAll("[data-field]")) cells[cell.dataset.field] = cell;
+  return cells;
+}
+
+/** The numeric price of the first paint (Django's "1,234.56"), for the first flash. */
+function firstPaintPrice(cell) {
+  const first = cell?.firstChild;
+  if (!first || first.nodeType !== Node.TEXT_NODE) return null;
+  const n = Number(first.textContent.trim().replace(/,/g, ""));
+  return Number.isFinite(n) ? n : null;
+}
+
+function rowStateFromDom(row) {
+  const cells = rowCells(row);
+  const hasQuote = row.dataset.fetchedAt !== undefined;
+  const unknown = row.classList.contains("is-unknown");
+  return {
+    row,
+    cells,
+    hasQuote,
+    unknown,
+    marketState: row.dataset.marketState || "UNKNOWN",
+    fetchedAtMs: parseIsoMs(row.dataset.fetchedAt),
+    price: hasQuote && !unknown ? firstPaintPrice(cells.price) : null,
+  };
+}
+
+function rowsReadFromDom() {
+  rows.clear();
+  for (const row of page.tbody.querySelectorAll("tr[data-symbol]")) {
+    rows.set(row.dataset.symbol, rowStateFromDom(row));
+  }
+}
+
+/** A row like _row.html's, for a symbol added elsewhere. Text only: symbols are untrusted. */
+function rowCreate(symbol) {
+  const row = el("tr", "quote-row");
+  row.dataset.symbol = symbol;
+  const th = el("th", "sym");
+  th.scope = "row";
+  th.append(el("span", "sym__code", symbol), " ");
+  const name = el("span", "sym__name");
+  name.dataset.field = "name";
+  th.append(name);
+  row.append(th);
+  const specs = [
+    ["price", "num price muted"],
+    ["change", "num"],
+    ["change_percent", "num"],
+    ["range", "num hide-narrow"],
+    ["market_state", "hide-narrow"],
+  ];
+  for (const [field, className] of specs) {
+    const td = el("td", className);
+    td.dataset.field = field;
+    row.append(td);
+  }
+  // Move/remove need the item id and a CSRF token, which only the page has.
+  const actions = el("td", "row-actions");
+  actions.title = "Reload the page to move or remove this symbol";
+  row.append(actions);
+  const state = {
+    row, cells: rowCells(row), hasQuote: false, unknown: false,
+    marketState: "UNKNOWN", fetchedAtMs: null, price: null,
+  };
+  rowRenderNoQuote(state);
+  return state;
+}
+
+function emptyRowCreate() {
+  const row = el("tr", "empty-row");
+  const td = el("td", "", "No symbols yet. Add one below.");
+  td.colSpan = 7;
+  row.append(td);
+  return row;
+}
+
+/** Add, remove and reorder rows to match the list; returns the symbols added. */
+function rowsReconcile(symbols) {
+  const wanted = [...new Set(symbols.filter((s) => typeof s === "string" && s !== ""))];
+  const keep = new Set(wanted);
+  for (const [symbol, state] of rows) {
+    if (!keep.has(symbol)) {
+      state.row.remove();
+      rows.delete(symbol);
+    }
+  }
+  const emptyRow = page.tbody.querySelector("tr.empty-row");
+  if (wanted.length && emptyRow) emptyRow.remove();
+
+  const added = [];
+  wanted.forEach((symbol, index) => {
+    let state = rows.get(symbol);
+    if (!state) {
+      state = rowCreate(symbol);
+      rows.set(symbol, state);
+      added.push(symbol);
+    }
+    // Move only rows out of place, so focus inside unmoved rows survives.
+    const current = page.tbody.children[index] ?? null;
+    if (current !== state.row) page.tbody.insertBefore(state.row, current);
+  });
+  if (!wanted.length && !emptyRow) page.tbody.append(emptyRowCreate());
+  return added;
+}
+
+function rowRenderPlaceholder(state, nameText, priceText) {
+  const { cells } = state;
+  state.price = null;
+  setText(cells.name, nameText);
+  if (cells.price) {
+    setText(cells.price, priceText);
+    cells.price.classList.add("muted");
+  }
+  for (const field of ["change", "change_percent", "range", "market_state"]) {
+    if (!cells[field]) continue;
+    setText(cells[field], DASH);
+    clearDirection(cells[field]);
+  }
+}
+
+function rowRenderNoQuote(state, name = "") {
+  state.row.classList.remove("is-unknown");
+  rowRenderPlaceholder(state, name, "No quote yet");
+}
+
+function rowRenderUnknown(state) {
+  state.row.classList.add("is-unknown");
+  rowRenderPlaceholder(state, "Unknown symbol", "Not found");
+}
+
+function priceCellRender(cell, priceText, currency) {
+  cell.classList.remove("muted");
+  const wanted = currency ? `${priceText} ${currency}` : priceText;
+  if (cell.textContent === wanted && (!currency || cell.querySelector(".ccy"))) return;
+  // Sub-unit codes (GBp, ILA, ZAc) are shown as Yahoo sends them.
+  cell.replaceChildren(currency ? `${priceText} ` : priceText);
+  if (currency) cell.append(el("span", "ccy", currency));
+}
+
+function marketCellRender(cell, marketState) {
+  const label = marketLabel(marketState);
+  const className = `mkt mkt--${marketModifier(marketState)}`;
+  const span = cell.firstElementChild;
+  if (span && span.className === className && span.textContent === label && cell.childNodes.length === 1) return;
+  cell.replaceChildren(el("span", className, label));
+}
+
+function rowRenderQuote(state, q) {
+  const { cells } = state;
+  const hint = clampDecimals(q.price_hint);
+  state.row.classList.remove("is-unknown");
+  setText(cells.name, typeof q.name === "string" ? q.name : "");
+  if (cells.price) priceCellRender(cells.price, formatNumber(q.price, hint), typeof q.currency === "string" ? q.currency : "");
+  if (cells.change) {
+    setText(cells.change, formatSigned(q.change, hint));
+    setDirection(cells.change, direction(q.change, hint));
+  }
+  if (cells.change_percent) {
+    setText(cells.change_percent, formatPercent(q.change_percent));
+    setDirection(cells.change_percent, direction(q.change_percent, 2));
+  }
+  setText(cells.range, formatRange(q.day_low, q.day_high, hint));
+  if (cells.market_state) marketCellRender(cells.market_state, state.marketState);
+}
+
+/** Apply one quote; returns "up"/"down" when the shown price moved, else null. */
+function quoteApply(q) {
+  if (!q || typeof q !== "object" || typeof q.symbol !== "string") {
+    console.warn("ticker: ignoring a malformed quote", q);
+    return null;
+  }
+  const state = rows.get(q.symbol);
+  if (!state) return null; // not (or no longer) on this page's list
+  state.hasQuote = true;
+  state.unknown = q.unknown === true;
+  state.marketState = typeof q.market_state === "string" && q.market_state ? q.market_state : "UNKNOWN";
+  state.fetchedAtMs = parseIsoMs(q.fetched_at);
+  if (state.unknown) {
+    rowRenderUnknown(state);
+    return null;
+  }
+  const priceDecimal = decimalValue(q.price);
+  if (priceDecimal === null) {
+    rowRenderNoQuote(state, typeof q.name === "string" ? q.name : "");
+    return null;
+  }
+  const previous = state.price;
+  const price = Number(priceDecimal);
+  rowRenderQuote(state, q);
+  state.price = Number.isFinite(price) ? price : null;
+  if (previous === null || state.price === null || previous === state.price) return null;
+  return state.price > previous ? "up" : "down";
+}
+
+/** Restart the flash animation of every row that moved, with one forced reflow per message. */
+function rowsFlash(flashes) {
+  if (!flashes.length || prefersReducedMotion()) return;
+  for (const [row] of flashes) row.classList.remove("flash-up", "flash-down");
+  void page.tbody.offsetWidth;
+  for (const [row, dir] of flashes) row.classList.add(`flash-${dir}`);
+}
+
+function quotesApply(quotes) {
+  const flashes = [];
+  for (const q of quotes) {
+    const dir = quoteApply(q);
+    if (dir) flashes.push([rows.get(q.symbol).row, dir]);
+  }
+  rowsFlash(flashes);
+}
+
+// --- Clocks and staleness ---------------------------------------------------------------
+
+/** Learn the server/client clock offset; the largest recent sample had the least network delay. */
+function skewSample(serverTimeText) {
+  const serverMs = parseIsoMs(serverTimeText);
+  if (serverMs === null) return;
+  live.skewSamples.push(serverMs - Date.now());
+  if (live.skewSamples.length > SKEW_SAMPLES) live.skewSamples.shift();
+  live.skewMs = Math.max(...live.skewSamples);
+}
+
+function serverNow() {
+  return live.skewMs === null ? null : Date.now() + live.skewMs;
+}
+
+function rowsEvaluateStale() {
+  const now = Date.now();
+  const ctx = {
+    serverNowMs: serverNow(),
+    lastOkServerMs: live.lastOkServerMs,
+    sourceState: live.source.state,
+    disconnectedForMs: live.disconnectedSince === null ? 0 : now - live.disconnectedSince,
+    staleMs: page.staleMs,
+  };
+  for (const state of rows.values()) state.row.classList.toggle("is-stale", rowIsStale(state, ctx));
+}
+
+function lastUpdateMark() {
+  const now = new Date();
+  setText(page.lastUpdate, now.toLocaleTimeString());
+  page.lastUpdate?.setAttribute("datetime", now.toISOString());
+}
+
+// --- Source status -------------------------------------------------------------------------
+
+function sourceUpdate(source, serverTimeText) {
+  if (!source || typeof source !== "object") return;
+  const serverMs = parseIsoMs(serverTimeText) ?? serverNow() ?? Date.now();
+  const s = live.source;
+  if (typeof source.source === "string") s.name = source.source;
+  if (typeof source.simulated === "boolean") s.simulated = source.simulated;
+  s.state = SOURCE_STATES.has(source.state) ? source.state : "unknown";
+  const retryIn = Number(source.retry_in);
+  s.retryAtServerMs = serverMs + (Number.isFinite(retryIn) && retryIn > 0 ? retryIn * 1000 : 0);
+  if (s.state === "ok") live.lastOkServerMs = Math.max(live.lastOkServerMs ?? -Infinity, serverMs);
+  sourceAnnounceChange();
+}
+
+function sourceAnnounceChange() {
+  const name = sourceName(live.source.name, live.source.simulated);
+  // "unknown" (the server could not read the status) is not news for the reader.
+  const state = live.source.state === "unknown" ? live.announced.source : live.source.state;
+  if (state === live.announced.source) return;
+  live.announced.source = state;
+  if (state === "ok") announce(`${name} prices are updating again.`);
+  else if (state === "degraded") announce(`${name} is slow or failing; prices may be out of date.`);
+  else if (state === "down") announce(`${name} is not answering; prices may be out of date.`);
+}
+
+function sourceStatusShow(state, text) {
+  const box = page.sourceStatus;
+  if (!box) return;
+  box.className = `source source--${state}`;
+  box.dataset.state = state;
+  setText(box, text);
+  box.hidden = state === "ok";
+}
+
+/** Re-rendered every second: counts retry_in down and notices a silent pipeline. */
+function sourceStatusRender() {
+  const now = Date.now();
+  const open = socketOpen();
+  const silentMs = open ? now - live.lastUpdateAt : 0;
+  const silent = silentMs > page.staleMs;
+  if (!open) {
+    // The connection announcements cover this; a "resumed" here would be false.
+    live.announced.silent = false;
+  } else if (silent !== live.announced.silent) {
+    live.announced.silent = silent;
+    announce(silent ? "No updates from the server; prices may be out of date." : "Updates from the server resumed.");
+  }
+  // Silence wins over the last known source state: that state is as old as the silence.
+  if (silent) {
+    sourceStatusShow("degraded", `No updates from the server for ${Math.floor(silentMs / 1000)} s`);
+    return;
+  }
+  const { state, retryAtServerMs, name, simulated } = live.source;
+  if (state === "degraded" || state === "down") {
+    const retrySeconds = Math.max(0, Math.ceil((retryAtServerMs - (serverNow() ?? now)) / 1000));
+    sourceStatusShow(state, sourceMessage(state, sourceName(name, simulated), retrySeconds));
+  } else {
+    sourceStatusShow("ok", "");
+  }
+}
+
+// --- Connection indicator --------------------------------------------------------------------
+
+function connectionShow(state, text, loginLink = false) {
+  const box = page.connection;
+  if (!box) return;
+  box.className = `conn conn--${state}`;
+  box.dataset.state = state;
+  if (loginLink) {
+    const link = el("a", "", "Log in again");
+    // Reloading this login-required page leads to the login form and back here.
+    link.href = location.href;
+    box.replaceChildren(`${text} `, link);
+  } else {
+    setText(box, text);
+  }
+}
+
+function connectionAnnounceLost(offline) {
+  if (live.announced.connection !== "live") return;
+  live.announced.connection = "lost";
+  announce(offline ? "You are offline; prices are not updating." : "Connection lost; reconnecting.");
+}
+
+function connectionAnnounceLive() {
+  if (live.announced.connection === "lost") announce("Connection restored; prices are live again.");
+  live.announced.connection = "live";
+}
+
+function connectionRenderWaiting() {
+  if (!live.reconnectTimer) return;
+  const seconds = Math.max(0, Math.ceil((live.reconnectAt - Date.now()) / 1000));
+  if (navigator.onLine === false) {
+    connectionShow("offline", "Offline");
+  } else if (live.waitReason === "too_many") {
+    connectionShow("reconnecting", `Open in too many tabs; retrying in ${seconds} s…`);
+  } else {
+    connectionShow("reconnecting", seconds > 0 ? `Reconnecting in ${seconds} s…` : "Reconnecting…");
+  }
+}
+
+// --- Socket ------------------------------------------------------------------------------------
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}${page.socketPath}`;
+}
+
+function socketOpen() {
+  return live.socket !== null && live.socket.readyState === WebSocket.OPEN;
+}
+
+function pingSend() {
+  if (!socketOpen()) return;
+  try {
+    live.socket.send('{"type":"ping"}');
+    live.lastPingAt = Date.now();
+  } catch (error) {
+    console.warn("ticker: ping failed", error);
+  }
+}
+
+/** An extra ping to find out quickly whether the socket survived (sleep, network change). */
+function pingProbe() {
+  if (Date.now() - live.lastPingAt > PING_MIN_GAP_MS) pingSend();
+}
+
+function pingStop() {
+  clearInterval(live.pingTimer);
+  live.pingTimer = null;
+}
+
+function reconnectCancel() {
+  clearTimeout(live.reconnectTimer);
+  live.reconnectTimer = null;
+  live.waitReason = "";
+}
+
+function connectNow({ quiet = false } = {}) {
+  reconnectCancel();
+  if (live.terminal || live.suspended || live.socket) return;
+  let socket;
+  try {
+    socket = new WebSocket(socketUrl());
+  } catch (error) {
+    console.warn("ticker: could not open the socket", error);
+    reconnectSchedule(backoffDelay(live.attempts++), "backoff");
+    return;
+  }
+  live.socket = socket;
+  if (!quiet) {
+    if (live.everConnected) connectionShow("reconnecting", "Reconnecting…");
+    else connectionShow("connecting", "Connecting…");
+  }
+  socket.onopen = () => socketOpened(socket);
+  socket.onmessage = (event) => {
+    try {
+      messageHandle(event.data);
+    } catch (error) {
+      console.warn("ticker: could not handle a message", error, event.data);
+    }
+  };
+  socket.onclose = (event) => {
+    if (socket === live.socket) socketLost(event.code);
+  };
+  // onerror carries no detail and is always followed by onclose.
+}
+
+function socketOpened(socket) {
+  if (socket !== live.socket) return;
+  const now = Date.now();
+  live.openedAt = now;
+  live.lastReceiveAt = now;
+  live.lastUpdateAt = now; // the silence clock starts now; the snapshot follows at once
+  live.disconnectedSince = null;
+  live.everConnected = true;
+  live.resyncing = false;
+  pingStop();
+  live.pingTimer = setInterval(pingSend, PING_INTERVAL_MS);
+  connectionShow("live", "Live");
+  connectionAnnounceLive();
+}
+
+/** Forget a socket without reacting to its close: handlers off, then close it. */
+function socketDrop(code = 1000) {
+  const socket = live.socket;
+  if (!socket) return;
+  socket.onopen = socket.onmessage = socket.onclose = null;
+  try {
+    socket.close(code);
+  } catch {
+    // Closing an already closing socket is harmless.
+  }
+  live.socket = null;
+  pingStop();
+}
+
+/** The current socket is gone (closed by the server, the network, or our watchdog): decide what next. */
+function socketLost(code) {
+  const stayedOpenMs = live.openedAt ? Date.now() - live.openedAt : 0;
+  live.socket = null;
+  live.openedAt = 0;
+  pingStop();
+  live.disconnectedSince ??= Date.now();
+  if (stayedOpenMs > STABLE_CONNECTION_MS) live.attempts = 0;
+  if (live.terminal) {
+    terminalShow();
+    return;
+  }
+  if (code === CLOSE_NOT_LOGGED_IN) {
+    terminate("Signed out.", true);
+  } else if (code === CLOSE_FORBIDDEN || code === CLOSE_NOT_FOUND) {
+    terminate("This watchlist is not available.");
+  } else if (code === CLOSE_TOO_MANY && !live.resyncing) {
+    reconnectSchedule(TOO_MANY_RETRY_MS, "too_many");
+  } else if (code === CLOSE_BAD_CLIENT) {
+    console.warn("ticker: the server closed the socket for bad messages (4400)");
+    reconnectSchedule(BAD_CLIENT_RETRY_MS, "bad_client");
+  } else {
+    // 1006 and friends: a restart, a network blip, a proxy timeout.
+    reconnectSchedule(backoffDelay(live.attempts++), "backoff");
+  }
+  live.resyncing = false;
+}
+
+function reconnectSchedule(delayMs, reason) {
+  reconnectCancel();
+  live.waitReason = reason;
+  live.reconnectAt = Date.now() + delayMs;
+  live.reconnectTimer = setTimeout(() => connectNow(), delayMs);
+  connectionAnnounceLost(navigator.onLine === false);
+  connectionRenderWaiting();
+}
+
+function terminate(text, login = false) {
+  live.terminal = { text, login };
+  reconnectCancel();
+  clearTimeout(live.resyncTimer);
+  socketDrop();
+  live.disconnectedSince ??= Date.now();
+  sourceStatusShow("ok", ""); // the source's health no longer matters to this page
+  terminalShow();
+  announce(login ? "You were signed out. Log in again to see live prices." : text);
+}
+
+function terminalShow() {
+  connectionShow("closed", live.terminal.text, live.terminal.login);
+}
+
+/** A list edit can bring symbols whose unchanged quotes the server will not resend: ask for a snapshot. */
+function resyncSchedule() {
+  clearTimeout(live.resyncTimer);
+  live.resyncTimer = setTimeout(() => {
+    const missing = [...rows.values()].some((state) => !state.hasQuote);
+    if (!missing || !socketOpen()) return;
+    live.resyncing = true;
+    socketDrop();
+    connectNow({ quiet: true });
+  }, RESYNC_DELAY_MS);
+}
+
+// --- Messages --------------------------------------------------------------------------------------
+
+function forThisWatchlist(msg) {
+  return String(msg.watchlist) === String(page.watchlist);
+}
+
+function messageHandle(raw) {
+  if (typeof raw !== "string") {
+    console.warn("ticker: ignoring a binary message");
+    return;
+  }
+  let msg;
+  try {
+    msg = JSON.parse(raw);
+  } catch {
+    console.warn("ticker: ignoring a message that is not JSON", raw);
+    return;
+  }
+  if (!msg || typeof msg !== "object") {
+    console.warn("ticker: ignoring a message that is not an object", raw);
+    return;
+  }
+  live.lastReceiveAt = Date.now();
+  switch (msg.type) {
+    case "snapshot": return snapshotHandle(msg);
+    case "quotes": return quotesHandle(msg);
+    case "watchlist": return watchlistHandle(msg);
+    case "status": return statusHandle(msg);
+    case "error": return errorHandle(msg);
+    case "pong": return undefined;
+    default:
+      console.warn("ticker: ignoring a message of unknown type", msg.type);
+      return undefined;
+  }
+}
+
+function snapshotHandle(msg) {
+  if (!forThisWatchlist(msg)) return;
+  skewSample(msg.server_time);
+  live.lastUpdateAt = Date.now();
+  if (Array.isArray(msg.symbols)) rowsReconcile(msg.symbols);
+  const quotes = Array.isArray(msg.quotes) ? msg.quotes : [];
+  const quoted = new Set(quotes.map((q) => q && q.symbol));
+  // A snapshot is the whole truth: a row it has no quote for has none.
+  for (const [symbol, state] of rows) {
+    if (!quoted.has(symbol)) {
+      state.hasQuote = false;
+      rowRenderNoQuote(state);
+    }
+  }
+  quotesApply(quotes);
+  sourceUpdate(msg.source, msg.server_time);
+  lastUpdateMark();
+  refresh();
+}
+
+function quotesHandle(msg) {
+  if (!forThisWatchlist(msg) || !Array.isArray(msg.quotes)) return;
+  live.lastUpdateAt = Date.now();
+  quotesApply(msg.quotes);
+  lastUpdateMark();
+  refresh();
+}
+
+function watchlistHandle(msg) {
+  if (!forThisWatchlist(msg) || !Array.isArray(msg.symbols)) return;
+  const added = rowsReconcile(msg.symbols);
+  if (added.length) resyncSchedule();
+  refresh();
+}
+
+function statusHandle(msg) {
+  skewSample(msg.server_time);
+  live.lastUpdateAt = Date.now();
+  sourceUpdate(msg, msg.server_time);
+  refresh();
+}
+
+function errorHandle(msg) {
+  if (msg.code === "deleted") {
+    // The server closes with 4404 next; terminal state keeps this message.
+    terminate(typeof msg.message === "string" && msg.message ? msg.message : "This watchlist was deleted.");
+    return;
+  }
+  console.warn("ticker: the server rejected a message", msg.code, msg.message);
+}
+
+// --- Timers and page lifecycle ---------------------------------------------------------------------
+
+/** Everything time-based, once a second: countdowns, staleness, the dead-socket check. */
+function refresh() {
+  if (socketOpen() && live.lastPingAt > live.lastReceiveAt && Date.now() - live.lastPingAt > PONG_TIMEOUT_MS) {
+    // Half-open socket (laptop slept, network changed): no close event will come.
+    console.warn("ticker: no answer to ping; reconnecting");
+    socketDrop(CLOSE_CLIENT_DROP);
+    socketLost(CLOSE_CLIENT_DROP);
+  }
+  if (!live.terminal) {
+    connectionRenderWaiting();
+    sourceStatusRender();
+  }
+  // Still run once terminal: the rows go stale as the disconnection ages.
+  rowsEvaluateStale();
+}
+
+function onVisibilityChange() {
+  if (document.hidden) return;
+  if (live.reconnectTimer) connectNow();
+  else pingProbe();
+  refresh();
+}
+
+function onOnline() {
+  if (live.reconnectTimer) connectNow();
+  else pingProbe();
+}
+
+function onOffline() {
+  if (live.reconnectTimer) connectionRenderWaiting();
+  else pingProbe(); // the socket may be dead; the unanswered ping will tell
+}
+
+/** Close the socket when the page enters the back/forward cache; an open socket would keep it out. */
+function onPageHide(event) {
+  if (!event.persisted) return;
+  live.suspended = true;
+  reconnectCancel();
+  clearTimeout(live.resyncTimer);
+  socketDrop();
+  live.disconnectedSince ??= Date.now();
+}
+
+function onPageShow(event) {
+  if (!event.persisted || !live.suspended) return;
+  live.suspended = false;
+  connectNow();
+}
+
+function onAnimationEnd(event) {
+  if (event.animationName === "flash-up" || event.animationName === "flash-down") {
+    event.target.classList?.remove("flash-up", "flash-down");
+  }
+}
+
+function configRead() {
+  const node = document.getElementById("ticker-config");
+  if (!node) return null;
+  try {
+    const config = JSON.parse(node.textContent);
+    if (typeof config?.socketPath !== "string" || !config.socketPath.startsWith("/")) throw new Error("bad socketPath");
+    return config;
+  } catch (error) {
+    console.warn("ticker: unusable #ticker-config", error);
+    return null;
+  }
+}
+
+function start() {
+  const config = configRead();
+  const table = document.getElementById("quotes");
+  const tbody = table?.tBodies[0];
+  if (!config || !tbody) return;
+  const staleSeconds = Number(config.staleSeconds);
+  page = {
+    watchlist: config.watchlist,
+    socketPath: config.socketPath,
+    staleMs: (Number.isFinite(staleSeconds) && staleSeconds > 0 ? staleSeconds : DEFAULT_STALE_SECONDS) * 1000,
+    tbody,
+    connection: document.getElementById("connection"),
+    sourceStatus: document.getElementById("source-status"),
+    lastUpdate: document.getElementById("last-update"),
+    announcer: document.getElementById("live-announcer"),
+  };
+  rowsReadFromDom();
+  tbody.addEventListener("animationend", onAnimationEnd);
+  document.addEventListener("visibilitychange", onVisibilityChange);
+  window.addEventListener("online", onOnline);
+  window.addEventListener("offline", onOffline);
+  window.addEventListener("pagehide", onPageHide);
+  window.addEventListener("pageshow", onPageShow);
+  setInterval(() => {
+    try {
+      refresh();
+    } catch (error) {
+      console.warn("ticker: refresh failed", error);
+    }
+  }, 1000);
+  connectNow();
+}
+
+if (typeof document !== "undefined" && typeof WebSocket !== "undefined") start();
