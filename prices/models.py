@@ -7,11 +7,12 @@ from .symbols import SYMBOL_MAX_LENGTH, SYMBOL_PATTERN, validate_symbol
 
 class MarketState(models.TextChoices):
     # Yahoo's own vocabulary, so no information is lost in translation.
-    PREPRE = "PREPRE", "Pre-market (early)"
+    # PREPRE and POSTPOST: extended hours are over, so to a viewer "Closed".
+    PREPRE = "PREPRE", "Closed"
     PRE = "PRE", "Pre-market"
     REGULAR = "REGULAR", "Open"
     POST = "POST", "After hours"
-    POSTPOST = "POSTPOST", "After hours (late)"
+    POSTPOST = "POSTPOST", "Closed"
     CLOSED = "CLOSED", "Closed"
     UNKNOWN = "UNKNOWN", "Unknown"
 

@@ -74,11 +74,14 @@ def fake_yahoo(settings):
 
 
 @pytest.fixture
-def session_cookie(client):
-    """A function returning the Cookie header of a logged-in session for a user."""
+def session_cookie(db):
+    """A function returning the Cookie header of a fresh logged-in session for a user."""
     from django.conf import settings as django_settings
+    from django.test import Client
 
     def cookie_for(user) -> bytes:
+        # A client per session: logging another user in on one client would end the first session.
+        client = Client()
         client.force_login(user)
         name = django_settings.SESSION_COOKIE_NAME
         return f"{name}={client.cookies[name].value}".encode()

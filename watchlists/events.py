@@ -12,9 +12,11 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from prices.serializers import quote_payload
+
 from .groups import STATUS_GROUP, watchlist_group
 from .models import Watchlist
-from .selectors import watchlist_symbols
+from .selectors import watchlist_quotes
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +64,20 @@ def source_status_publish(*, status: dict) -> int:
 
 
 def watchlist_symbols_announce(*, watchlist_id: int) -> int:
-    """Tell open pages the list's symbols after an edit (on a page or in the admin), or that it is gone."""
+    """Tell open pages the list's symbols after an edit (on a page or in the admin), or that it is gone.
+
+    The stored quotes ride along: a symbol whose price is not moving would
+    otherwise stay "no quote yet" on pages until its next change.
+    """
     group = watchlist_group(watchlist_id)
     if not Watchlist.objects.filter(pk=watchlist_id).exists():
         payload = {"type": "error", "code": "deleted", "message": "This watchlist was deleted."}
         return group_send_many([(group, "watchlist.deleted", payload)])
-    payload = {"type": "watchlist", "watchlist": watchlist_id, "symbols": watchlist_symbols(watchlist_id=watchlist_id)}
+    symbols, quotes = watchlist_quotes(watchlist_id=watchlist_id)
+    payload = {
+        "type": "watchlist",
+        "watchlist": watchlist_id,
+        "symbols": symbols,
+        "quotes": [quote_payload(quote) for quote in quotes],
+    }
     return group_send_many([(group, "watchlist.symbols", payload)])

@@ -16,7 +16,6 @@ const BACKOFF_CAP_MS = 30_000;
 const STABLE_CONNECTION_MS = 10_000; // a connection open this long resets the backoff
 const TOO_MANY_RETRY_MS = 60_000; // 4429: other tabs hold the slots; ask again slowly
 const BAD_CLIENT_RETRY_MS = 60_000; // 4400: something is wrong with us; do not hammer
-const RESYNC_DELAY_MS = 2_000; // debounce list edits before fetching a fresh snapshot
 const SKEW_SAMPLES = 8;
 const DEFAULT_STALE_SECONDS = 30;
 const DEFAULT_DECIMALS = 2;
@@ -38,11 +37,11 @@ const TRADING_STATES = new Set(["PRE", "REGULAR", "POST", "UNKNOWN"]);
 // Same labels as MarketState's choices, so the first snapshot never relabels
 // the server-rendered cells. Change both places together.
 const MARKET_LABELS = {
-  PREPRE: "Pre-market (early)",
+  PREPRE: "Closed",
   PRE: "Pre-market",
   REGULAR: "Open",
   POST: "After hours",
-  POSTPOST: "After hours (late)",
+  POSTPOST: "Closed",
   CLOSED: "Closed",
   UNKNOWN: "Unknown",
 };
@@ -200,8 +199,6 @@ const live = {
   reconnectAt: 0,
   waitReason: "", // "backoff" | "too_many" | "bad_client"
   pingTimer: null,
-  resyncTimer: null,
-  resyncing: false,
   suspended: false, // page in the back/forward cache
   terminal: null, // {text, login} once no reconnect should happen
   announced: { connection: "", source: "ok", silent: false },
@@ -676,7 +673,6 @@ function socketOpened(socket) {
   live.lastUpdateAt = now; // the silence clock starts now; the snapshot follows at once
   live.disconnectedSince = null;
   live.everConnected = true;
-  live.resyncing = false;
   pingStop();
   live.pingTimer = setInterval(pingSend, PING_INTERVAL_MS);
   connectionShow("live", "Live");
@@ -713,7 +709,7 @@ function socketLost(code) {
     terminate("Signed out.", true);
   } else if (code === CLOSE_FORBIDDEN || code === CLOSE_NOT_FOUND) {
     terminate("This watchlist is not available.");
-  } else if (code === CLOSE_TOO_MANY && !live.resyncing) {
+  } else if (code === CLOSE_TOO_MANY) {
     reconnectSchedule(TOO_MANY_RETRY_MS, "too_many");
   } else if (code === CLOSE_BAD_CLIENT) {
     console.warn("ticker: the server closed the socket for bad messages (4400)");
@@ -722,7 +718,6 @@ function socketLost(code) {
     // 1006 and friends: a restart, a network blip, a proxy timeout.
     reconnectSchedule(backoffDelay(live.attempts++), "backoff");
   }
-  live.resyncing = false;
 }
 
 function reconnectSchedule(delayMs, reason) {
@@ -737,7 +732,6 @@ function reconnectSchedule(delayMs, reason) {
 function terminate(text, login = false) {
   live.terminal = { text, login };
   reconnectCancel();
-  clearTimeout(live.resyncTimer);
   socketDrop();
   live.disconnectedSince ??= Date.now();
   sourceStatusShow("ok", ""); // the source's health no longer matters to this page
@@ -747,18 +741,6 @@ function terminate(text, login = false) {
 
 function terminalShow() {
   connectionShow("closed", live.terminal.text, live.terminal.login);
-}
-
-/** A list edit can bring symbols whose unchanged quotes the server will not resend: ask for a snapshot. */
-function resyncSchedule() {
-  clearTimeout(live.resyncTimer);
-  live.resyncTimer = setTimeout(() => {
-    const missing = [...rows.values()].some((state) => !state.hasQuote);
-    if (!missing || !socketOpen()) return;
-    live.resyncing = true;
-    socketDrop();
-    connectNow({ quiet: true });
-  }, RESYNC_DELAY_MS);
 }
 
 // --- Messages --------------------------------------------------------------------------------------
@@ -827,8 +809,10 @@ function quotesHandle(msg) {
 
 function watchlistHandle(msg) {
   if (!forThisWatchlist(msg) || !Array.isArray(msg.symbols)) return;
-  const added = rowsReconcile(msg.symbols);
-  if (added.length) resyncSchedule();
+  rowsReconcile(msg.symbols);
+  // The server sends the stored quotes with the edit: a symbol whose price is
+  // not moving (a closed market) would otherwise never get one.
+  if (Array.isArray(msg.quotes)) quotesApply(msg.quotes);
   refresh();
 }
 
@@ -888,7 +872,6 @@ function onPageHide(event) {
   if (!event.persisted) return;
   live.suspended = true;
   reconnectCancel();
-  clearTimeout(live.resyncTimer);
   socketDrop();
   live.disconnectedSince ??= Date.now();
 }

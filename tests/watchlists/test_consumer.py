@@ -187,9 +187,14 @@ async def test_adding_a_symbol_elsewhere_reaches_the_open_page(watchlist, user, 
     cookie = await database_sync_to_async(session_cookie)(user)
     comm, _ = await open_socket(watchlist, cookie)
     try:
+        await database_sync_to_async(Quote.objects.create)(symbol="NVDA", price="180.5", market_state="CLOSED")
         await database_sync_to_async(services.watchlist_symbol_add)(watchlist=watchlist, symbol="nvda")
         message = await receive_json(comm)
-        assert message == {"type": "watchlist", "watchlist": watchlist.pk, "symbols": ["AAPL", "MSFT", "NVDA"]}
+        assert message["type"] == "watchlist"
+        assert message["watchlist"] == watchlist.pk
+        assert message["symbols"] == ["AAPL", "MSFT", "NVDA"]
+        # The stored quote comes along, so the new row shows a price at once.
+        assert [(q["symbol"], q["price"]) for q in message["quotes"]] == [("NVDA", "180.5")]
     finally:
         await comm.disconnect()
 
@@ -213,5 +218,46 @@ async def test_other_lists_do_not_hear_each_other(user, session_cookie, make_wat
     try:
         await database_sync_to_async(services.watchlist_symbol_add)(watchlist=one, symbol="TSLA")
         assert await comm.receive_nothing(timeout=0.5)
+    finally:
+        await comm.disconnect()
+
+
+async def test_an_admin_edit_reaches_the_open_page(watchlist, user, make_user, session_cookie):
+    from django.test import Client
+
+    cookie = await database_sync_to_async(session_cookie)(user)
+    comm, _ = await open_socket(watchlist, cookie)
+
+    def admin_adds_tsla():
+        staff = make_user("root", is_staff=True, is_superuser=True)
+        client = Client()
+        client.force_login(staff)
+        items = list(watchlist.items.all())
+        data = {
+            "owner": str(user.pk),
+            "name": watchlist.name,
+            "enabled": "on",
+            "items-TOTAL_FORMS": str(len(items) + 1),
+            "items-INITIAL_FORMS": str(len(items)),
+            "items-MIN_NUM_FORMS": "0",
+            "items-MAX_NUM_FORMS": "1000",
+        }
+        for i, item in enumerate(items):
+            data.update(
+                {
+                    f"items-{i}-id": str(item.pk),
+                    f"items-{i}-watchlist": str(watchlist.pk),
+                    f"items-{i}-symbol": item.symbol,
+                    f"items-{i}-position": str(item.position),
+                }
+            )
+        data.update({f"items-{len(items)}-symbol": "tsla", f"items-{len(items)}-position": "9"})
+        return client.post(f"/admin/watchlists/watchlist/{watchlist.pk}/change/", data).status_code
+
+    try:
+        assert await database_sync_to_async(admin_adds_tsla)() == 302
+        message = await receive_json(comm)
+        assert message["type"] == "watchlist"
+        assert message["symbols"] == ["AAPL", "MSFT", "TSLA"]
     finally:
         await comm.disconnect()
