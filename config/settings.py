@@ -93,6 +93,10 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
+    # Tests that start real daphne and Celery processes need a test database
+    # those processes can open too, so not SQLite's default in-memory one.
+    if test_name := env("DATABASE_TEST_NAME", default=""):
+        DATABASES["default"]["TEST"] = {"NAME": test_name}
     # Web, worker and beat share one file: wait for the writer instead of
     # failing with "database is locked", and let readers run beside it.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
