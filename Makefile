@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run test lint format bench clean
 
@@ -39,6 +40,13 @@ lint: $(DEV_STAMP)
 format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## bench: upstream economy, fan-out against two references, the page, a 10-minute memory soak (about
+## 30 min; figures in var/bench/). Parts: BENCH_ARGS="--only fanout --clients 100,1000"; smoke run: "--quick".
+## PostgreSQL when DATABASE_URL is set (a <name>_bench database beside it), else SQLite under var/bench/.
+bench: $(DEV_STAMP)
+	@mkdir -p var/bench
+	$(BIN)/python bin/with-redis $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf var/redis var/db.sqlite3* var/celerybeat-schedule*

@@ -4,6 +4,7 @@ Production values have no defaults: with DEBUG off, SECRET_KEY and
 ALLOWED_HOSTS must be set or the process refuses to start.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -35,7 +36,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     # daphne first: its runserver serves HTTP and websockets in development.
     "daphne",
-    "django.contrib.admin",
+    # django.contrib.admin, with a site that adds the staff "Live" page (config/admin.py).
+    "config.apps.TickerwatchAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,11 +45,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "channels",
+    "axes",
     "prices",
     "watchlists",
 ]
 
 MIDDLEWARE = [
+    # First: answers /healthz and /readyz before host validation and the
+    # HTTPS redirect, which container probes would fail (config/health.py).
+    "config.health.health_probe_middleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from the web process itself: no separate file server to run.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -57,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -112,30 +120,55 @@ REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # `make run`) on one Redis never hear each other.
 REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="tickerwatch")
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [
-                {
-                    "address": REDIS_URL,
-                    # redis-py's default socket_timeout (5 s) equals the layer's
-                    # 5 s blocking read: idle receives would time out and kill
-                    # consumers. Keep it above that.
-                    "socket_timeout": 10,
-                }
-            ],
-            "prefix": f"{REDIS_KEY_PREFIX}.asgi",
-            "capacity": env.int("CHANNEL_CAPACITY", default=100),
-            "expiry": 60,
-        },
-    }
+# "core" (channels_redis.core.RedisChannelLayer): messages queued per channel
+# in Redis, with capacity and expiry. "pubsub" (RedisPubSubChannelLayer): one
+# Redis PUBLISH per group_send, fanned out inside each web process; no
+# capacity or expiry (it accepts hosts, prefix and serializer options only).
+# docs/performance.md has the measurements behind the default.
+CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", default="pubsub")
+_CHANNEL_LAYER_HOST = {
+    "address": REDIS_URL,
+    # redis-py's default socket_timeout (5 s) equals the core layer's 5 s
+    # blocking read: idle receives would time out and kill consumers. Keep
+    # it above that.
+    "socket_timeout": 10,
 }
+if CHANNEL_LAYER_BACKEND == "core":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [_CHANNEL_LAYER_HOST],
+                "prefix": f"{REDIS_KEY_PREFIX}.asgi",
+                "capacity": env.int("CHANNEL_CAPACITY", default=100),
+                "expiry": 60,
+            },
+        }
+    }
+elif CHANNEL_LAYER_BACKEND == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [_CHANNEL_LAYER_HOST], "prefix": f"{REDIS_KEY_PREFIX}.asgi"},
+        }
+    }
+else:
+    raise ImproperlyConfigured(f"CHANNEL_LAYER_BACKEND={CHANNEL_LAYER_BACKEND!r}: use 'core' or 'pubsub'.")
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}.celery."}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}.celery.",
+    # After a Redis restart, reconnect within a tick or two, not kombu's
+    # default back-off of up to 30 s between attempts.
+    "interval_start": 0,
+    "interval_step": 1,
+    "interval_max": 2,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep trying for as long as Redis is away: a worker that gives up and exits
+# would need a supervisor to come back.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_DEFAULT_QUEUE = "tickerwatch"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -148,6 +181,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # Refuses logins for a username and address with too many recent failures.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+# Per account and address together: an attacker elsewhere cannot lock a
+# user out of their own account.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "watchlists:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -180,16 +225,31 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 if env.bool("BEHIND_TLS_PROXY", default=False):
     # Only trust X-Forwarded-Proto when a proxy we run sets it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The probes answer plain HTTP (see config/health.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# --- Operations: probes and metrics ------------------------------------------
+# Each readiness check (database, Redis) gives up after this long.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+# /metrics answers only requests with "Authorization: Bearer <METRICS_TOKEN>";
+# unset, it does not exist (404).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Web processes add their per-socket counts to Redis this often (a message
+# sent never waits on Redis); a crash loses at most this much counting.
+METRICS_FLUSH_SECONDS = env.float("METRICS_FLUSH_SECONDS", default=5.0)
+
 # --- Watchlist limits -------------------------------------------------------
 WATCHLIST_MAX_SYMBOLS = env.int("WATCHLIST_MAX_SYMBOLS", default=100)
 WATCHLIST_MAX_PER_USER = env.int("WATCHLIST_MAX_PER_USER", default=50)
+# Open live sockets per user (tabs, devices); extras are closed with 4429.
+WATCHLIST_MAX_SOCKETS_PER_USER = env.int("WATCHLIST_MAX_SOCKETS_PER_USER", default=20)
 
 # --- Quotes -----------------------------------------------------------------
 QUOTE_PROVIDER = env("QUOTE_PROVIDER", default="yahoo")
@@ -205,17 +265,24 @@ QUOTE_SIMULATED_SEED = env.int("QUOTE_SIMULATED_SEED", default=42)
 # "open" keeps the simulated market open around the clock so a demo always
 # moves; "closed" closes it (to exercise the closed-market cadence).
 QUOTE_SIMULATED_MARKET = env("QUOTE_SIMULATED_MARKET", default="open")
+# Recent prices kept per symbol (in Redis) for each row's trend line.
+SPARKLINE_POINTS = env.int("SPARKLINE_POINTS", default=60)
 
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# "json": one JSON object per line, extra fields included (config/log_format.py).
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use 'plain' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "config.log_format.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -227,6 +294,8 @@ LOGGING = {
         # one line per tick that watchlists.live writes.
         "celery.worker.strategy": {"level": "WARNING"},
         "celery.app.trace": {"level": "WARNING"},
+        # Every successful login and clean-up at INFO; lockouts still log at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
 
@@ -252,3 +321,11 @@ QUOTE_STATUS_HEARTBEAT_SECONDS = env.float("QUOTE_STATUS_HEARTBEAT_SECONDS", def
 # within the TTL (a crashed web process) stops counting as a viewer.
 PRESENCE_REFRESH_SECONDS = env.float("PRESENCE_REFRESH_SECONDS", default=20.0)
 PRESENCE_TTL_SECONDS = env.float("PRESENCE_TTL_SECONDS", default=60.0)
+# Shared cap on quote requests to the source (all workers together). Each
+# request carries up to 50 symbols; the default serves ~100 symbols on a 5 s
+# tick with room for on-connect refreshes.
+QUOTE_UPSTREAM_REQUESTS_PER_MINUTE = env.int("QUOTE_UPSTREAM_REQUESTS_PER_MINUTE", default=60)
+# After this many failures in a row the breaker opens (state "down"); once the
+# backoff runs out a single worker probes the source (half-open) while the
+# others keep waiting.
+QUOTE_BREAKER_FAILURES = env.int("QUOTE_BREAKER_FAILURES", default=3)

@@ -1,6 +1,8 @@
 """Fetching and keeping quotes. Knows nothing of users, watchlists or sockets."""
 
 import logging
+import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,15 +12,19 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .metrics import upstream_fetch_record
 from .models import MarketState, Quote
 from .providers import FetchFailure, QuoteData, provider_get
 from .source_health import (
     SourceHealth,
-    source_fetch_allowed,
+    source_fetch_permitted,
     source_health_get,
+    source_probe_release,
     source_record_failure,
     source_record_success,
 )
+from .sparklines import sparklines_record
+from .upstream_budget import upstream_tokens_take
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +68,10 @@ class RefreshResult:
 
 
 def quotes_due(*, symbols: Iterable[str], now: datetime | None = None) -> list[str]:
-    """The symbols worth fetching now: open markets every tick, closed ones every QUOTE_CLOSED_POLL_SECONDS."""
+    """The symbols worth fetching now: open markets every tick, closed ones every QUOTE_CLOSED_POLL_SECONDS.
+
+    Ordered by need: symbols with no quote yet, then the oldest confirmed.
+    """
     symbols = sorted(set(symbols))
     if not symbols:
         return []
@@ -74,16 +83,17 @@ def quotes_due(*, symbols: Iterable[str], now: datetime | None = None) -> list[s
             "symbol", "market_state", "fetched_at", "unknown"
         )
     }
-    due = []
+    missing, due = [], []
     for symbol in symbols:
         if symbol not in known:
-            due.append(symbol)
+            missing.append(symbol)
             continue
         state, fetched_at, unknown = known[symbol]
         trading = MarketState.is_trading(state) and not unknown
         if trading or fetched_at <= closed_cutoff:
-            due.append(symbol)
-    return due
+            due.append((fetched_at, symbol))
+    # Missing first, then the longest unconfirmed: what a capped budget serves first.
+    return missing + [symbol for _, symbol in sorted(due)]
 
 
 def _quantise(value: Decimal | None, places: int) -> Decimal | None:
@@ -160,13 +170,15 @@ def quotes_store(*, quotes: list[QuoteData], unknown: list[str], source: str) ->
 
 def quotes_refresh(*, symbols: Iterable[str]) -> RefreshResult:
     """Fetch these symbols from the configured source (unless it is backing off), store, return what changed."""
-    symbols = sorted(set(symbols))
+    # Order matters when the budget cuts the list short: callers put the
+    # most needed (missing, then oldest) first.
+    symbols = list(dict.fromkeys(symbols))
     provider = provider_get()
     health = source_health_get(source=provider.name)
     result = RefreshResult(requested=len(symbols), health=health)
     if not symbols:
         return result
-    if not source_fetch_allowed(health=health):
+    if not source_fetch_permitted(health=health):
         result.skipped = True
         logger.info(
             "Skipping %d symbols: %s is backing off for %d s more after %s",
@@ -176,12 +188,27 @@ def quotes_refresh(*, symbols: Iterable[str]) -> RefreshResult:
             health.last_error or "failures",
         )
         return result
+    if provider.batch_size:
+        batches = math.ceil(len(symbols) / provider.batch_size)
+        granted = upstream_tokens_take(source=provider.name, wanted=batches)
+        if granted == 0:
+            source_probe_release(source=provider.name)
+            result.skipped = True
+            return result
+        symbols = symbols[: granted * provider.batch_size]
 
+    started = time.monotonic()
     fetched = provider.fetch(symbols)
+    upstream_fetch_record(source=provider.name, fetched=fetched, seconds=time.monotonic() - started)
     result.requests = fetched.requests
     result.unknown = fetched.unknown
     result.failures = fetched.failures
     result.changed = quotes_store(quotes=fetched.quotes, unknown=fetched.unknown, source=provider.name)
+    if result.changed:
+        # Trend lines only show prices the database holds; inside a caller's
+        # transaction that means after its commit, not after quotes_store's.
+        changed = list(result.changed)
+        transaction.on_commit(lambda: sparklines_record(quotes=changed))
 
     if fetched.failure is not None:
         new_health = source_record_failure(source=provider.name, failure=fetched.failure)

@@ -1,10 +1,13 @@
-"""How the quote source is doing, shared by every worker through Redis.
+"""How the quote source is doing, shared by every worker through Redis: a circuit breaker.
 
-After a failure the source is left alone for a while (exponential backoff,
-capped), so a rate-limited Yahoo is not hammered by every worker and every
-tick. Pages are told the state: ok, degraded (recent failures, still trying)
-or down (rate-limited or failing repeatedly), with the seconds until the
-next attempt.
+Closed ("ok"): requests flow. After a failure the source is left alone for a
+while (exponential backoff, capped) and shown as "degraded"; after
+QUOTE_BREAKER_FAILURES failures in a row, or any rate limit, the breaker is
+open and the source "down". When the backoff runs out the breaker is
+half-open: exactly one worker probes the source while the others keep
+waiting; success closes it, failure opens it again for longer. A
+rate-limited Yahoo is never hammered by every worker and every tick. Pages
+are told the state with the seconds until the next attempt.
 """
 
 import logging
@@ -20,8 +23,6 @@ from .providers import FailureKind, FetchFailure
 logger = logging.getLogger(__name__)
 
 OK, DEGRADED, DOWN = "ok", "degraded", "down"
-# Consecutive failures after which the source counts as down, not degraded.
-DOWN_AFTER_FAILURES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +61,35 @@ def source_health_get(*, source: str) -> SourceHealth:
     )
 
 
-def source_fetch_allowed(*, health: SourceHealth, now: float | None = None) -> bool:
+def _probe_key(source: str) -> str:
+    return redis_key("source-probe", source)
+
+
+def source_fetch_permitted(*, health: SourceHealth, now: float | None = None) -> bool:
+    """Whether this caller may ask the source now (closed breaker, or the one half-open probe)."""
     now = time.time() if now is None else now
-    return now >= health.retry_at
+    if health.failures == 0:
+        return True
+    if now < health.retry_at:
+        return False
+    # Half-open: one probe across all workers; it expires if its worker dies.
+    probe_seconds = int(settings.QUOTE_FETCH_TIMEOUT_SECONDS) + 5
+    return bool(redis_sync().set(_probe_key(health.source), 1, nx=True, ex=probe_seconds))
+
+
+def source_probe_release(*, source: str) -> None:
+    redis_sync().delete(_probe_key(source))
 
 
 def source_record_success(*, source: str) -> SourceHealth:
     health = SourceHealth(source=source, state=OK, failures=0, retry_at=0.0, last_ok=time.time())
-    redis_sync().hset(
+    pipe = redis_sync().pipeline()
+    pipe.hset(
         _key(source),
         mapping={"state": OK, "failures": 0, "retry_at": 0, "last_ok": health.last_ok, "last_error": ""},
     )
+    pipe.delete(_probe_key(source))
+    pipe.execute()
     return health
 
 
@@ -88,7 +107,7 @@ def source_record_failure(*, source: str, failure: FetchFailure) -> SourceHealth
     failures = int(client.hincrby(key, "failures", 1))
     previous = client.hget(key, "last_ok")
     delay = _backoff_seconds(failures, failure.kind)
-    down = failure.kind == FailureKind.RATE_LIMITED or failures >= DOWN_AFTER_FAILURES
+    down = failure.kind == FailureKind.RATE_LIMITED or failures >= settings.QUOTE_BREAKER_FAILURES
     health = SourceHealth(
         source=source,
         state=DOWN if down else DEGRADED,
@@ -101,6 +120,7 @@ def source_record_failure(*, source: str, failure: FetchFailure) -> SourceHealth
         key,
         mapping={"state": health.state, "retry_at": health.retry_at, "last_error": health.last_error},
     )
+    client.delete(_probe_key(source))
     logger.warning(
         "Quote source %s failed (%s, %d in a row): %s. Next attempt in %.0f s; pages show the last quotes as stale.",
         source,

@@ -87,3 +87,13 @@ def session_cookie(db):
         return f"{name}={client.cookies[name].value}".encode()
 
     return cookie_for
+
+
+@pytest.fixture(autouse=True)
+def metrics_pending_clear():
+    """Socket counts a web process keeps in memory until its next flush never leak from one test into another."""
+    from config.metrics import metrics_pending_discard
+
+    metrics_pending_discard()
+    yield
+    metrics_pending_discard()

@@ -19,6 +19,7 @@ from django.conf import settings
 
 from . import live, presence, selectors
 from .groups import STATUS_GROUP, watchlist_group
+from .metrics import socket_connection_count, socket_message_count
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,16 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
             await self._refuse(CLOSE_NOT_FOUND if access == "missing" else CLOSE_FORBIDDEN)
             return
 
+        if not await presence.user_socket_claim(
+            user_id=user.pk, channel_name=self.channel_name, limit=settings.WATCHLIST_MAX_SOCKETS_PER_USER
+        ):
+            logger.info(
+                "Refused a socket for user %s: %d already open", user.pk, settings.WATCHLIST_MAX_SOCKETS_PER_USER
+            )
+            await self._refuse(CLOSE_TOO_MANY)
+            return
+
+        self.user_id = user.pk
         self.watchlist_id = watchlist_id
         self.bad_messages = 0
         self.pings: list[float] = []
@@ -59,24 +70,31 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(STATUS_GROUP, self.channel_name)
         self.joined = True
         await self.accept()
+        socket_connection_count(outcome="accepted")
         await presence.presence_touch(watchlist_id=watchlist_id, channel_name=self.channel_name)
         self.presence_task = asyncio.create_task(self._keep_presence())
 
         snapshot, needs_refresh = await database_sync_to_async(live.watchlist_snapshot)(watchlist_id=watchlist_id)
         await self.send(text_data=json.dumps(snapshot, separators=(",", ":")))
+        socket_message_count(event_type="snapshot")
         if needs_refresh:
             # Enqueueing talks to the broker: keep it off the event loop.
             await sync_to_async(live.watchlist_refresh_request, thread_sensitive=False)(watchlist_id=watchlist_id)
 
     async def _refuse(self, code: int) -> None:
+        socket_connection_count(outcome=code)
         await self.accept()
         await self.close(code=code)
+
+    async def _touch(self) -> None:
+        await presence.presence_touch(watchlist_id=self.watchlist_id, channel_name=self.channel_name)
+        await presence.user_socket_touch(user_id=self.user_id, channel_name=self.channel_name)
 
     async def _keep_presence(self) -> None:
         while True:
             await asyncio.sleep(settings.PRESENCE_REFRESH_SECONDS)
             try:
-                await presence.presence_touch(watchlist_id=self.watchlist_id, channel_name=self.channel_name)
+                await self._touch()
             except Exception:
                 logger.warning("Could not refresh presence for watchlist %s (Redis down?)", self.watchlist_id)
 
@@ -93,17 +111,22 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
         with contextlib.suppress(Exception):
             await presence.presence_leave(watchlist_id=self.watchlist_id, channel_name=self.channel_name)
         with contextlib.suppress(Exception):
+            await presence.user_socket_release(user_id=self.user_id, channel_name=self.channel_name)
+        with contextlib.suppress(Exception):
             await self.channel_layer.group_discard(watchlist_group(self.watchlist_id), self.channel_name)
             await self.channel_layer.group_discard(STATUS_GROUP, self.channel_name)
 
     async def dispatch(self, message):
         if message["type"] in _FORWARDED_EVENTS:
             await self.send(text_data=message["text"])
+            # In memory, flushed to Redis in batches: no round trip per message.
+            socket_message_count(event_type=message["type"])
             return
         await super().dispatch(message)
 
     async def watchlist_deleted(self, event):
         await self.send(text_data=event["text"])
+        socket_message_count(event_type="watchlist.deleted")
         await self.close(code=CLOSE_NOT_FOUND)
 
     # --- client messages ---------------------------------------------------
@@ -126,7 +149,7 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
         if not self._within_rate():
             await self._reject("rate_limited", "Too many messages; ping at most once every few seconds.")
             return
-        await presence.presence_touch(watchlist_id=self.watchlist_id, channel_name=self.channel_name)
+        await self._touch()
         await self.send(text_data='{"type":"pong"}')
 
     def _within_rate(self) -> bool:

@@ -8,6 +8,7 @@ caused them: pages catch up with their next snapshot.
 
 import json
 import logging
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -49,10 +50,19 @@ def group_send_many(messages: list[tuple[str, str, dict]]) -> int:
 
 
 def watchlist_quotes_publish(*, quotes_by_list: dict[int, list[dict]]) -> int:
-    """One message per watchlist carrying just its changed quotes."""
+    """One message per watchlist carrying just its changed quotes.
+
+    `published_at` (epoch ms, one value per tick) lets a client or the
+    benchmark measure delivery latency from the moment the tick publishes.
+    """
+    published_at = int(time.time() * 1000)
     return group_send_many(
         [
-            (watchlist_group(watchlist_id), "quotes.update", {"type": "quotes", "watchlist": watchlist_id, "quotes": q})
+            (
+                watchlist_group(watchlist_id),
+                "quotes.update",
+                {"type": "quotes", "watchlist": watchlist_id, "quotes": q, "published_at": published_at},
+            )
             for watchlist_id, q in quotes_by_list.items()
             if q
         ]

@@ -22,8 +22,10 @@ from prices.providers import provider_get
 from prices.serializers import quote_payload
 from prices.services import quotes_due, quotes_refresh
 from prices.source_health import source_health_get
+from prices.sparklines import sparklines_get
 
 from .events import source_status_publish, watchlist_quotes_publish
+from .monitoring import tick_fields, tick_recorded
 from .selectors import watchlist_quotes, watchlist_symbols_by_list, watchlists_active
 
 logger = logging.getLogger(__name__)
@@ -74,7 +76,8 @@ def _run(*, watchlist_ids: list[int], report: TickReport, force_symbols: set[str
     started = time.monotonic()
     symbols_by_list = watchlist_symbols_by_list(watchlist_ids=watchlist_ids)
     distinct = set().union(*symbols_by_list.values()) if symbols_by_list else set()
-    due = set(quotes_due(symbols=distinct)) | (force_symbols or set()) & distinct
+    forced = sorted((force_symbols or set()) & distinct)
+    due = list(dict.fromkeys([*forced, *quotes_due(symbols=distinct)]))
     report.active_lists, report.symbols, report.due = len(watchlist_ids), len(distinct), len(due)
 
     result = quotes_refresh(symbols=due)
@@ -107,9 +110,29 @@ def _run(*, watchlist_ids: list[int], report: TickReport, force_symbols: set[str
     return report
 
 
-def quotes_tick_run() -> TickReport:
-    """One beat tick: refresh the quotes of every watched, enabled list and push the changes."""
+def _tick_spacing_claim() -> bool:
+    """At most one beat tick per interval, however many beats are running.
+
+    The lock only stops ticks that overlap; two beats started by mistake tick
+    at offset times and would each fetch. A tick claims the next 80% of the
+    interval, so one beat's regular ticks always pass and a second beat's
+    fall inside a claimed window.
+    """
+    window_ms = int(settings.QUOTE_POLL_SECONDS * 800)
+    return bool(redis_sync().set(redis_key("tick-window"), 1, nx=True, px=max(window_ms, 1)))
+
+
+@tick_recorded(kind="tick")
+def quotes_tick_run(*, from_beat: bool = False) -> TickReport:
+    """One tick: refresh the quotes of every watched, enabled list and push the changes."""
     report = TickReport(kind="tick")
+    if from_beat and not _tick_spacing_claim():
+        report.skipped = "duplicate"
+        logger.warning(
+            "Tick skipped: another tick ran less than one interval ago. Is a second celery beat running? "
+            "Run exactly one beat."
+        )
+        return report
     lock = _tick_lock()
     if not lock.acquire():
         report.skipped = "locked"
@@ -122,7 +145,8 @@ def quotes_tick_run() -> TickReport:
             logger.debug("Tick: no watchlist is open in a browser; nothing fetched")
             return report
         _run(watchlist_ids=watchlist_ids, report=report)
-        logger.info("Tick: %s", report.as_log())
+        # The figures ride along as fields for LOG_FORMAT=json.
+        logger.info("Tick: %s", report.as_log(), extra={"tick": tick_fields(report=report)})
         return report
     finally:
         _release(lock)
@@ -135,6 +159,7 @@ def _release(lock) -> None:
         logger.warning("The tick lock expired before the tick finished; consider a longer QUOTE_POLL_SECONDS")
 
 
+@tick_recorded(kind="refresh")
 def watchlist_refresh_run(*, watchlist_id: int) -> TickReport:
     """Fetch one newly opened list's missing or stale quotes now instead of at the next tick."""
     report = TickReport(kind="refresh")
@@ -154,7 +179,12 @@ def watchlist_refresh_run(*, watchlist_id: int) -> TickReport:
         # here will not count as a change again at the next tick.
         active = set(watchlists_active()) | {watchlist_id}
         _run(watchlist_ids=sorted(active), report=report, force_symbols=missing)
-        logger.info("Refresh for newly opened watchlist %s: %s", watchlist_id, report.as_log())
+        logger.info(
+            "Refresh for newly opened watchlist %s: %s",
+            watchlist_id,
+            report.as_log(),
+            extra={"tick": tick_fields(report=report)},
+        )
         return report
     finally:
         _release(lock)
@@ -197,6 +227,8 @@ def watchlist_snapshot(*, watchlist_id: int) -> tuple[dict, bool]:
         "watchlist": watchlist_id,
         "symbols": symbols,
         "quotes": [quote_payload(quote) for quote in quotes],
+        # Later points arrive as the quotes messages' prices: the page appends them.
+        "sparklines": sparklines_get(symbols=symbols),
         "source": source,
         "server_time": timezone.now().isoformat(),
     }

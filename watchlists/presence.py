@@ -45,3 +45,43 @@ def watchlists_viewed(*, now: float | None = None) -> dict[int, int]:
         watchlist_id = int(member.split(b":", 1)[0])
         counts[watchlist_id] = counts.get(watchlist_id, 0) + 1
     return counts
+
+
+# --- open sockets per user, for the per-user cap ----------------------------
+
+
+def _user_key(user_id: int) -> str:
+    return redis_key("sockets", int(user_id))
+
+
+async def user_socket_claim(*, user_id: int, channel_name: str, limit: int) -> bool:
+    """Count this socket against its user's cap; False (and nothing recorded) when the cap is reached.
+
+    Add first, then count: two sockets racing for the last place may both be
+    refused, but the cap is never exceeded.
+    """
+    now = time.time()
+    client = redis_async()
+    key = _user_key(user_id)
+    pipe = client.pipeline()
+    pipe.zremrangebyscore(key, "-inf", now)
+    pipe.zadd(key, {channel_name: now + settings.PRESENCE_TTL_SECONDS})
+    pipe.zcard(key)
+    pipe.expire(key, int(settings.PRESENCE_TTL_SECONDS) + 1)
+    *_, count, _ = await pipe.execute()
+    if count > limit:
+        await client.zrem(key, channel_name)
+        return False
+    return True
+
+
+async def user_socket_touch(*, user_id: int, channel_name: str) -> None:
+    client = redis_async()
+    pipe = client.pipeline()
+    pipe.zadd(_user_key(user_id), {channel_name: time.time() + settings.PRESENCE_TTL_SECONDS})
+    pipe.expire(_user_key(user_id), int(settings.PRESENCE_TTL_SECONDS) + 1)
+    await pipe.execute()
+
+
+async def user_socket_release(*, user_id: int, channel_name: str) -> None:
+    await redis_async().zrem(_user_key(user_id), channel_name)

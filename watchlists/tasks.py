@@ -17,7 +17,7 @@ def quotes_tick() -> None:
     # A worker lives for days: drop connections the database has closed.
     close_old_connections()
     try:
-        live.quotes_tick_run()
+        live.quotes_tick_run(from_beat=True)
     except SoftTimeLimitExceeded:
         logger.warning(
             "Tick abandoned after %.1f s (upstream or database too slow); nothing half-stored, next tick retries",

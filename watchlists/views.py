@@ -13,6 +13,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from prices.sparklines import sparklines_get
+
 from . import selectors, services
 from .forms import MoveForm, SignUpForm, SymbolAddForm, WatchlistNameForm
 from .models import Watchlist, WatchlistItem
@@ -68,9 +70,11 @@ def watchlist_list(request):
 
 
 def _detail(request, watchlist: Watchlist, *, add_form=None, rename_form=None):
+    rows = selectors.watchlist_rows(watchlist=watchlist)
+    sparklines = sparklines_get(symbols=[row.item.symbol for row in rows])
     context = {
         "watchlist": watchlist,
-        "rows": selectors.watchlist_rows(watchlist=watchlist),
+        "rows": [{"item": row.item, "quote": row.quote, "sparkline": sparklines[row.item.symbol]} for row in rows],
         "add_form": add_form or SymbolAddForm(),
         "rename_form": rename_form or WatchlistNameForm(initial={"name": watchlist.name}),
         "max_symbols": settings.WATCHLIST_MAX_SYMBOLS,
@@ -78,6 +82,7 @@ def _detail(request, watchlist: Watchlist, *, add_form=None, rename_form=None):
             "watchlist": watchlist.pk,
             "socketPath": f"/ws/watchlists/{watchlist.pk}/",
             "staleSeconds": settings.QUOTE_STALE_SECONDS,
+            "sparklinePoints": settings.SPARKLINE_POINTS,
         },
     }
     return render(request, "watchlists/detail.html", context)

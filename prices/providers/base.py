@@ -66,5 +66,8 @@ class FetchResult:
 
 class QuoteProvider(Protocol):
     name: str
+    # Symbols per upstream request, for the shared request budget; None for a
+    # source that makes no network requests.
+    batch_size: int | None
 
     def fetch(self, symbols: Sequence[str]) -> FetchResult: ...

@@ -52,6 +52,7 @@ class SimulatedProvider:
     """Simulated quotes; state lives in the instance (one market per process)."""
 
     name = "simulated"
+    batch_size = None  # no network: no request budget to spend
 
     def __init__(self, *, seed: int, market: str = "open"):
         if market not in MARKETS:

@@ -94,6 +94,7 @@ class YahooProvider:
     """Yahoo quotes, one v7 request per batch of at most 50 symbols, bounded in time."""
 
     name = "yahoo"
+    batch_size = BATCH_SIZE
 
     def __init__(self, *, timeout: float, base_url: str | None = None, session=None):
         if timeout <= 0:

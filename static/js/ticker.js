@@ -20,6 +20,17 @@ const SKEW_SAMPLES = 8;
 const DEFAULT_STALE_SECONDS = 30;
 const DEFAULT_DECIMALS = 2;
 const MAX_DECIMALS = 10; // the Quote model's price_hint check constraint
+const DEFAULT_SPARKLINE_POINTS = 60; // settings.SPARKLINE_POINTS, when the config lacks it
+// Rows stay put this long after the pointer or keyboard was last busy in the
+// table body, so a live re-sort never moves the row someone is about to click.
+const SORT_HOLD_MS = 3_000;
+const SORT_KEYS = new Set(["symbol", "price", "change_percent"]);
+const SORT_DIRECTIONS = new Set(["ascending", "descending"]);
+// The trend line's drawing box: the same as prices/templatetags/quotes.py.
+const SPARK_WIDTH = 80;
+const SPARK_HEIGHT = 24;
+const SPARK_PAD = 2;
+const SVG_NS = "http://www.w3.org/2000/svg";
 
 const CLOSE_BAD_CLIENT = 4400;
 const CLOSE_NOT_LOGGED_IN = 4401;
@@ -178,10 +189,93 @@ export function rowIsStale(row, ctx) {
   return ctx.serverNowMs - freshest > ctx.staleMs;
 }
 
+/** A coordinate as the server writes it: at most two decimals, no trailing zeros. */
+function coordinate(value) {
+  return String(Number(value.toFixed(2)));
+}
+
+/**
+ * The trend line for prices (decimal strings, oldest first), drawn as
+ * prices/templatetags/quotes.py's sparkline_shape draws it:
+ * {points, trend: "up"|"down"|"flat", label}, or null below two points.
+ */
+export function sparklineShape(prices) {
+  const values = [];
+  for (const price of Array.isArray(prices) ? prices : []) {
+    const decimal = decimalValue(price);
+    const n = decimal === null ? NaN : Number(decimal);
+    if (Number.isFinite(n)) values.push(n);
+  }
+  if (values.length < 2) return null;
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  const step = SPARK_WIDTH / (values.length - 1);
+  const span = SPARK_HEIGHT - 2 * SPARK_PAD;
+  const y = (value) => (high === low ? SPARK_HEIGHT / 2 : SPARK_PAD + span * (high - value) / (high - low));
+  const points = values.map((value, i) => `${coordinate(i * step)},${coordinate(y(value))}`).join(" ");
+  const first = values[0];
+  const last = values[values.length - 1];
+  const trend = last === first ? "flat" : last > first ? "up" : "down";
+  let label;
+  if (trend === "flat") {
+    label = "Recent trend: flat";
+  } else if (first === 0) {
+    label = `Recent trend: ${trend}`;
+  } else {
+    const percent = (Math.abs(last - first) / Math.abs(first) * 100).toFixed(2);
+    label = `Recent trend: ${trend} ${percent === "0.00" ? "under 0.01" : percent}%`;
+  }
+  return { points, trend, label };
+}
+
+/** The next sort after a click on a column: ascending, then descending, then the list's own order (null). */
+export function sortNext(current, key) {
+  if (!current || current.key !== key) return { key, dir: "ascending" };
+  return current.dir === "ascending" ? { key, dir: "descending" } : null;
+}
+
+function compareText(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Symbols in display order. entries: [{symbol, price, changePercent}] in the
+ * list's own order; sort: {key, dir} or null. Rows without the value sort
+ * last either way; ties keep the list's order.
+ */
+export function sortedSymbols(entries, sort) {
+  const symbols = entries.map((entry) => entry.symbol);
+  if (!sort || !SORT_KEYS.has(sort.key)) return symbols;
+  const sign = sort.dir === "descending" ? -1 : 1;
+  const valueOf = (entry) => {
+    if (sort.key === "symbol") return entry.symbol;
+    const value = sort.key === "price" ? entry.price : entry.changePercent;
+    return typeof value === "number" && Number.isFinite(value) ? value : null;
+  };
+  const keyed = entries.map((entry, index) => ({ symbol: entry.symbol, value: valueOf(entry), index }));
+  keyed.sort((a, b) => {
+    if (a.value === null || b.value === null) {
+      if (a.value !== b.value) return a.value === null ? 1 : -1;
+      return a.index - b.index;
+    }
+    const order = typeof a.value === "string" ? compareText(a.value, b.value) : a.value - b.value;
+    return order !== 0 ? sign * order : a.index - b.index;
+  });
+  return keyed.map((entry) => entry.symbol);
+}
+
 // --- Page state -------------------------------------------------------------
 
 let page = null; // set by start(): config and elements
-const rows = new Map(); // symbol -> {row, cells, hasQuote, unknown, marketState, fetchedAtMs, price}
+// symbol -> {row, cells, hasQuote, unknown, marketState, fetchedAtMs, price,
+//            changePercent, spark (decimal strings, or null until the snapshot brings them)}
+const rows = new Map();
+let listOrder = []; // the list's own order of symbols, whatever the display order
+const sorting = {
+  sort: null, // {key, dir} or null for the list's own order
+  holdUntil: 0, // client ms; re-sorting waits while the table body is in use
+  pending: false,
+};
 const live = {
   socket: null,
   everConnected: false,
@@ -263,10 +357,18 @@ function firstPaintPrice(cell) {
   return Number.isFinite(n) ? n : null;
 }
 
+/** The first paint's change % (Django's "+1,234.56%"), so a remembered sort applies before the snapshot. */
+function firstPaintPercent(cell) {
+  const text = cell?.textContent.trim().replace(/[,%+]/g, "") ?? "";
+  const n = text ? Number(text) : NaN;
+  return Number.isFinite(n) ? n : null;
+}
+
 function rowStateFromDom(row) {
   const cells = rowCells(row);
   const hasQuote = row.dataset.fetchedAt !== undefined;
   const unknown = row.classList.contains("is-unknown");
+  const priced = hasQuote && !unknown;
   return {
     row,
     cells,
@@ -274,7 +376,10 @@ function rowStateFromDom(row) {
     unknown,
     marketState: row.dataset.marketState || "UNKNOWN",
     fetchedAtMs: parseIsoMs(row.dataset.fetchedAt),
-    price: hasQuote && !unknown ? firstPaintPrice(cells.price) : null,
+    price: priced ? firstPaintPrice(cells.price) : null,
+    changePercent: priced ? firstPaintPercent(cells.change_percent) : null,
+    // The server drew the first trend line; its prices come with the snapshot.
+    spark: null,
   };
 }
 
@@ -283,6 +388,7 @@ function rowsReadFromDom() {
   for (const row of page.tbody.querySelectorAll("tr[data-symbol]")) {
     rows.set(row.dataset.symbol, rowStateFromDom(row));
   }
+  listOrder = [...rows.keys()];
 }
 
 /** A row like _row.html's, for a symbol added elsewhere. Text only: symbols are untrusted. */
@@ -298,8 +404,9 @@ function rowCreate(symbol) {
   row.append(th);
   const specs = [
     ["price", "num price muted"],
-    ["change", "num"],
+    ["change", "num hide-narrow"],
     ["change_percent", "num"],
+    ["trend", "trend hide-narrow"],
     ["range", "num hide-narrow"],
     ["market_state", "hide-narrow"],
   ];
@@ -314,7 +421,7 @@ function rowCreate(symbol) {
   row.append(actions);
   const state = {
     row, cells: rowCells(row), hasQuote: false, unknown: false,
-    marketState: "UNKNOWN", fetchedAtMs: null, price: null,
+    marketState: "UNKNOWN", fetchedAtMs: null, price: null, changePercent: null, spark: [],
   };
   rowRenderNoQuote(state);
   return state;
@@ -323,12 +430,12 @@ function rowCreate(symbol) {
 function emptyRowCreate() {
   const row = el("tr", "empty-row");
   const td = el("td", "", "No symbols yet. Add one below.");
-  td.colSpan = 7;
+  td.colSpan = page.tbody.closest("table")?.tHead?.rows[0]?.cells.length || 8;
   row.append(td);
   return row;
 }
 
-/** Add, remove and reorder rows to match the list; returns the symbols added. */
+/** Add, remove and reorder rows to match the list (and the chosen sort); returns the symbols added. */
 function rowsReconcile(symbols) {
   const wanted = [...new Set(symbols.filter((s) => typeof s === "string" && s !== ""))];
   const keep = new Set(wanted);
@@ -342,24 +449,49 @@ function rowsReconcile(symbols) {
   if (wanted.length && emptyRow) emptyRow.remove();
 
   const added = [];
-  wanted.forEach((symbol, index) => {
-    let state = rows.get(symbol);
-    if (!state) {
-      state = rowCreate(symbol);
-      rows.set(symbol, state);
+  for (const symbol of wanted) {
+    if (!rows.has(symbol)) {
+      rows.set(symbol, rowCreate(symbol));
       added.push(symbol);
     }
-    // Move only rows out of place, so focus inside unmoved rows survives.
-    const current = page.tbody.children[index] ?? null;
-    if (current !== state.row) page.tbody.insertBefore(state.row, current);
-  });
+  }
+  listOrder = wanted;
+  // New rows must reach the table now, so this ordering does not wait for an idle pointer.
+  rowsOrder({ now: true });
   if (!wanted.length && !emptyRow) page.tbody.append(emptyRowCreate());
   return added;
+}
+
+/** The rows in the list's order, or the chosen sort's; moves nothing when the order is already right. */
+function rowsOrder({ now = false } = {}) {
+  if (!now && Date.now() < sorting.holdUntil) {
+    sorting.pending = true;
+    return;
+  }
+  sorting.pending = false;
+  const entries = listOrder.filter((symbol) => rows.has(symbol)).map((symbol) => {
+    const { price, changePercent } = rows.get(symbol);
+    return { symbol, price, changePercent };
+  });
+  const wanted = sortedSymbols(entries, sorting.sort).map((symbol) => rows.get(symbol).row);
+  const children = page.tbody.children;
+  if (wanted.length === children.length && wanted.every((row, index) => children[index] === row)) return;
+  const focused = document.activeElement;
+  wanted.forEach((row, index) => {
+    // Move only rows out of place, so focus inside unmoved rows survives.
+    const current = children[index] ?? null;
+    if (current !== row) page.tbody.insertBefore(row, current);
+  });
+  // A moved row loses focus in some browsers: give it back to whoever had it.
+  if (focused && focused !== document.activeElement && page.tbody.contains(focused)) {
+    focused.focus({ preventScroll: true });
+  }
 }
 
 function rowRenderPlaceholder(state, nameText, priceText) {
   const { cells } = state;
   state.price = null;
+  state.changePercent = null;
   setText(cells.name, nameText);
   if (cells.price) {
     setText(cells.price, priceText);
@@ -417,8 +549,49 @@ function rowRenderQuote(state, q) {
   if (cells.market_state) marketCellRender(cells.market_state, state.marketState);
 }
 
-/** Apply one quote; returns "up"/"down" when the shown price moved, else null. */
-function quoteApply(q) {
+function setAttr(node, name, value) {
+  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
+/** Redraw a row's trend line from state.spark, in the server's SVG shape; leave the first paint until the snapshot. */
+function sparklineRender(state) {
+  const cell = state.cells.trend;
+  if (!cell || state.spark === null) return;
+  const shape = state.unknown ? null : sparklineShape(state.spark);
+  if (!shape) {
+    if (cell.firstChild) cell.replaceChildren();
+    return;
+  }
+  let svg = cell.firstElementChild;
+  let line = svg?.firstElementChild;
+  if (!svg || svg.localName !== "svg" || !line || line.localName !== "polyline" || cell.childNodes.length !== 1) {
+    svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", `0 0 ${SPARK_WIDTH} ${SPARK_HEIGHT}`);
+    svg.setAttribute("preserveAspectRatio", "none");
+    svg.setAttribute("role", "img");
+    line = document.createElementNS(SVG_NS, "polyline");
+    line.setAttribute("fill", "none");
+    line.setAttribute("vector-effect", "non-scaling-stroke");
+    svg.append(line);
+    cell.replaceChildren(svg);
+  }
+  setAttr(svg, "class", `spark spark--${shape.trend}`);
+  setAttr(svg, "aria-label", shape.label);
+  setAttr(line, "points", shape.points);
+}
+
+/** A snapshot's trend line: decimal strings only, the newest page.sparkPoints of them. */
+function sparklineSeries(series) {
+  if (!Array.isArray(series)) return [];
+  return series.filter((price) => decimalValue(price) !== null).slice(-page.sparkPoints);
+}
+
+/**
+ * Apply one quote; returns "up"/"down" when the shown price moved, else null.
+ * extendSparkline: the quote is news (a quotes message), so its price joins
+ * the trend line, as the server's sparklines_record added it to the stored one.
+ */
+function quoteApply(q, extendSparkline = false) {
   if (!q || typeof q !== "object" || typeof q.symbol !== "string") {
     console.warn("ticker: ignoring a malformed quote", q);
     return null;
@@ -431,6 +604,7 @@ function quoteApply(q) {
   state.fetchedAtMs = parseIsoMs(q.fetched_at);
   if (state.unknown) {
     rowRenderUnknown(state);
+    sparklineRender(state);
     return null;
   }
   const priceDecimal = decimalValue(q.price);
@@ -442,6 +616,14 @@ function quoteApply(q) {
   const price = Number(priceDecimal);
   rowRenderQuote(state, q);
   state.price = Number.isFinite(price) ? price : null;
+  const percentDecimal = decimalValue(q.change_percent);
+  const percent = percentDecimal === null ? NaN : Number(percentDecimal);
+  state.changePercent = Number.isFinite(percent) ? percent : null;
+  if (extendSparkline && state.spark !== null) {
+    state.spark.push(priceDecimal);
+    if (state.spark.length > page.sparkPoints) state.spark.splice(0, state.spark.length - page.sparkPoints);
+  }
+  sparklineRender(state);
   if (previous === null || state.price === null || previous === state.price) return null;
   return state.price > previous ? "up" : "down";
 }
@@ -454,10 +636,10 @@ function rowsFlash(flashes) {
   for (const [row, dir] of flashes) row.classList.add(`flash-${dir}`);
 }
 
-function quotesApply(quotes) {
+function quotesApply(quotes, { extendSparklines = false } = {}) {
   const flashes = [];
   for (const q of quotes) {
-    const dir = quoteApply(q);
+    const dir = quoteApply(q, extendSparklines);
     if (dir) flashes.push([rows.get(q.symbol).row, dir]);
   }
   rowsFlash(flashes);
@@ -786,14 +968,18 @@ function snapshotHandle(msg) {
   if (Array.isArray(msg.symbols)) rowsReconcile(msg.symbols);
   const quotes = Array.isArray(msg.quotes) ? msg.quotes : [];
   const quoted = new Set(quotes.map((q) => q && q.symbol));
+  const sparklines = msg.sparklines && typeof msg.sparklines === "object" ? msg.sparklines : null;
   // A snapshot is the whole truth: a row it has no quote for has none.
   for (const [symbol, state] of rows) {
+    if (sparklines) state.spark = sparklineSeries(Object.hasOwn(sparklines, symbol) ? sparklines[symbol] : []);
     if (!quoted.has(symbol)) {
       state.hasQuote = false;
       rowRenderNoQuote(state);
     }
   }
   quotesApply(quotes);
+  for (const state of rows.values()) sparklineRender(state);
+  rowsOrder();
   sourceUpdate(msg.source, msg.server_time);
   lastUpdateMark();
   refresh();
@@ -802,7 +988,8 @@ function snapshotHandle(msg) {
 function quotesHandle(msg) {
   if (!forThisWatchlist(msg) || !Array.isArray(msg.quotes)) return;
   live.lastUpdateAt = Date.now();
-  quotesApply(msg.quotes);
+  quotesApply(msg.quotes, { extendSparklines: true });
+  rowsOrder();
   lastUpdateMark();
   refresh();
 }
@@ -813,6 +1000,7 @@ function watchlistHandle(msg) {
   // The server sends the stored quotes with the edit: a symbol whose price is
   // not moving (a closed market) would otherwise never get one.
   if (Array.isArray(msg.quotes)) quotesApply(msg.quotes);
+  rowsOrder();
   refresh();
 }
 
@@ -832,6 +1020,64 @@ function errorHandle(msg) {
   console.warn("ticker: the server rejected a message", msg.code, msg.message);
 }
 
+// --- Sorting -------------------------------------------------------------------------------------------
+
+function sortStorageKey() {
+  return `tickerwatch:sort:${page.watchlist}`;
+}
+
+/** The sort remembered for this watchlist, or null (the list's own order). */
+function sortLoad() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(sortStorageKey()) ?? "null");
+    if (saved && SORT_KEYS.has(saved.key) && SORT_DIRECTIONS.has(saved.dir)) return { key: saved.key, dir: saved.dir };
+  } catch {
+    // Storage blocked (privacy settings) or an unreadable entry: the list's own order.
+  }
+  return null;
+}
+
+function sortSave() {
+  try {
+    if (sorting.sort) localStorage.setItem(sortStorageKey(), JSON.stringify(sorting.sort));
+    else localStorage.removeItem(sortStorageKey());
+  } catch (error) {
+    console.warn("ticker: could not remember the sort order", error);
+  }
+}
+
+function sortHeadersRender() {
+  for (const th of page.sortHeaders) {
+    setAttr(th, "aria-sort", sorting.sort?.key === th.dataset.sort ? sorting.sort.dir : "none");
+  }
+}
+
+function sortChoose(th) {
+  sorting.sort = sortNext(sorting.sort, th.dataset.sort);
+  sortSave();
+  sortHeadersRender();
+  rowsOrder({ now: true });
+  const column = th.textContent.trim();
+  announce(sorting.sort ? `Sorted by ${column}, ${sorting.sort.dir}.` : "Showing the list in its own order.");
+}
+
+function onSortClick(event) {
+  const th = event.target.closest?.("button.sort")?.closest("th[data-sort]");
+  if (th && SORT_KEYS.has(th.dataset.sort)) sortChoose(th);
+}
+
+/** Someone is using the table body: keep the rows where they are for a moment. */
+function sortHold() {
+  sorting.holdUntil = Date.now() + SORT_HOLD_MS;
+}
+
+function onTablePointerLeave(event) {
+  // A touch "leaves" right after the tap; let its hold run out instead.
+  if (event.pointerType !== "mouse") return;
+  sorting.holdUntil = 0;
+  if (sorting.pending) rowsOrder();
+}
+
 // --- Timers and page lifecycle ---------------------------------------------------------------------
 
 /** Everything time-based, once a second: countdowns, staleness, the dead-socket check. */
@@ -848,6 +1094,7 @@ function refresh() {
   }
   // Still run once terminal: the rows go stale as the disconnection ages.
   rowsEvaluateStale();
+  if (sorting.pending) rowsOrder();
 }
 
 function onVisibilityChange() {
@@ -907,17 +1154,26 @@ function start() {
   const tbody = table?.tBodies[0];
   if (!config || !tbody) return;
   const staleSeconds = Number(config.staleSeconds);
+  const sparkPoints = Number(config.sparklinePoints);
   page = {
     watchlist: config.watchlist,
     socketPath: config.socketPath,
     staleMs: (Number.isFinite(staleSeconds) && staleSeconds > 0 ? staleSeconds : DEFAULT_STALE_SECONDS) * 1000,
+    sparkPoints: Number.isInteger(sparkPoints) && sparkPoints >= 2 ? sparkPoints : DEFAULT_SPARKLINE_POINTS,
     tbody,
+    sortHeaders: [...(table.tHead?.querySelectorAll("th[data-sort]") ?? [])],
     connection: document.getElementById("connection"),
     sourceStatus: document.getElementById("source-status"),
     lastUpdate: document.getElementById("last-update"),
     announcer: document.getElementById("live-announcer"),
   };
   rowsReadFromDom();
+  sorting.sort = sortLoad();
+  sortHeadersRender();
+  rowsOrder({ now: true });
+  table.tHead?.addEventListener("click", onSortClick);
+  for (const type of ["pointermove", "pointerdown", "keydown", "focusin"]) tbody.addEventListener(type, sortHold);
+  tbody.addEventListener("pointerleave", onTablePointerLeave);
   tbody.addEventListener("animationend", onAnimationEnd);
   document.addEventListener("visibilitychange", onVisibilityChange);
   window.addEventListener("online", onOnline);

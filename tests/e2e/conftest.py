@@ -57,14 +57,14 @@ def _database_url() -> str:
 def make_stack(django_db_setup, django_db_blocker):
     stacks = []
 
-    def make(**extra_env) -> Stack:
+    def make(redis_url: str | None = None, **extra_env) -> Stack:
         from django.conf import settings
 
         with django_db_blocker.unblock():
             database_url = _database_url()
         stack = Stack(
             database_url=database_url,
-            redis_url=settings.REDIS_URL,
+            redis_url=redis_url or settings.REDIS_URL,
             prefix=f"tw-e2e-{uuid.uuid4().hex[:10]}",
             extra_env=extra_env,
         )

@@ -90,7 +90,8 @@ class Stack:
         env = {
             **os.environ,
             "DEBUG": "1",
-            "SECRET_KEY": "e2e-tests-only",
+            # The test's own key, so sessions it creates are valid in the stack.
+            "SECRET_KEY": os.environ.get("SECRET_KEY", "e2e-tests-only"),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
@@ -106,9 +107,22 @@ class Stack:
         env.pop("DATABASE_TEST_NAME", None)
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.env = env
+        # Processes beside the first web, worker and beat (add_web, add_worker, add_beat).
+        self.extras: list[Process] = []
         self.web = Process(
             "web",
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+            [
+                str(BIN / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--ping-interval",
+                env.get("WS_PING_INTERVAL", "20"),
+                "--ping-timeout",
+                env.get("WS_PING_TIMEOUT", "30"),
+                "config.asgi:application",
+            ],
             env,
             self.dir,
         )
@@ -183,8 +197,55 @@ class Stack:
         return result.stdout
 
     def stop(self) -> None:
-        for process in (self.beat, self.worker, self.web):
+        for process in (*reversed(self.extras), self.beat, self.worker, self.web):
             process.stop()
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name} ---\n{p.log_tail()}" for p in (self.web, self.worker, self.beat))
+        processes = (self.web, self.worker, self.beat, *self.extras)
+        return "\n".join(f"--- {p.name} ---\n{p.log_tail()}" for p in processes)
+
+    # --- scale-out: more processes beside the first web, worker and beat -----
+
+    def add_web(self) -> str:
+        """Another daphne on a port of its own, same database and Redis; returns its base URL."""
+        port = free_port()
+        argv = list(self.web.argv)
+        argv[argv.index("-p") + 1] = str(port)
+        web = Process(f"web{sum(p.name.startswith('web') for p in self.extras) + 2}", argv, self.env, self.dir)
+        self.extras.append(web)
+        url = f"http://127.0.0.1:{port}"
+        web.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if not web.running:
+                raise RuntimeError(f"{web.name} exited:\n{web.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return url
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(f"{web.name} did not answer within 30s:\n{web.log_tail()}")
+
+    def add_worker(self) -> Process:
+        """Another Celery worker, with a node name of its own (two on one host must differ for inspect ping)."""
+        name = f"worker{sum(p.name.startswith('worker') for p in self.extras) + 2}"
+        worker = Process(name, [*self.worker.argv, f"--hostname={name}@%h"], self.env, self.dir)
+        self.extras.append(worker)
+        worker.start()
+        worker.wait_for_log("ready.")
+        return worker
+
+    def add_beat(self) -> Process:
+        """A second beat, as an operator might start by mistake, with its own schedule file."""
+        name = f"beat{sum(p.name.startswith('beat') for p in self.extras) + 2}"
+        argv = [arg for arg in self.beat.argv if not arg.startswith("--schedule=")]
+        beat = Process(name, [*argv, f"--schedule={self.dir / (name + '-schedule')}"], self.env, self.dir)
+        self.extras.append(beat)
+        beat.start()
+        beat.wait_for_log("beat: Starting")
+        return beat
+
+    def beat_schedule(self) -> Path:
+        """The first beat's schedule file (a shelve: one or more files starting with this path)."""
+        return self.dir / "beat-schedule"

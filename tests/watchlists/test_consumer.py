@@ -261,3 +261,23 @@ async def test_an_admin_edit_reaches_the_open_page(watchlist, user, make_user, s
         assert message["symbols"] == ["AAPL", "MSFT", "TSLA"]
     finally:
         await comm.disconnect()
+
+
+async def test_per_user_socket_cap_closes_extras_with_4429(
+    watchlist, user, other_user, session_cookie, settings, make_watchlist
+):
+    settings.WATCHLIST_MAX_SOCKETS_PER_USER = 2
+    cookie = await database_sync_to_async(session_cookie)(user)
+    first, _ = await open_socket(watchlist, cookie)
+    second, _ = await open_socket(watchlist, cookie)
+    assert await close_code(communicator(f"/ws/watchlists/{watchlist.pk}/", cookie)) == 4429
+    # The cap is per user: someone else still gets in.
+    theirs = await database_sync_to_async(make_watchlist)(other_user, "Theirs", ["TSLA"])
+    other_cookie = await database_sync_to_async(session_cookie)(other_user)
+    third, _ = await open_socket(theirs, other_cookie)
+    await third.disconnect()
+    # Closing a tab frees its place.
+    await first.disconnect()
+    again, _ = await open_socket(watchlist, cookie)
+    await again.disconnect()
+    await second.disconnect()

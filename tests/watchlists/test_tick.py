@@ -250,3 +250,15 @@ def test_schedule_never_replays_and_task_stops_before_the_next_tick():
     assert entry["schedule"] == interval
     assert 0 < entry["options"]["expires"] <= interval
     assert quotes_tick.soft_time_limit < interval
+
+
+def test_a_second_beat_does_not_double_the_ticks(fake_yahoo, three_lists, settings):
+    settings.QUOTE_POLL_SECONDS = 1
+    view(*three_lists)
+    first = live.quotes_tick_run(from_beat=True)
+    second = live.quotes_tick_run(from_beat=True)  # another beat, a moment later
+    assert first.upstream_requests == 1
+    assert second.skipped == "duplicate"
+    assert fake_yahoo.count("/v7/finance/quote") == 1
+    time.sleep(django_settings.QUOTE_POLL_SECONDS * 0.8 + 0.1)
+    assert live.quotes_tick_run(from_beat=True).upstream_requests == 1

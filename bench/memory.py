@@ -1,0 +1,71 @@
+"""Where the web process's memory per idle socket goes: tracemalloc growth by source line.
+
+    python -m bench.memory [--clients 1000] [--layer pubsub]   (REDIS_URL set; `make bench` style env)
+
+Starts daphne on bench/traced_asgi.py (no worker or beat: idle sockets), opens
+the sockets, and prints RSS per socket and the top allocation sites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import time
+
+from bench.procs import BIN, Processes, rss_kib
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--layer", default="pubsub")
+    parser.add_argument("--frames", type=int, default=1)
+    args = parser.parse_args()
+
+    from bench.run import _environment, _raise_file_limit
+    from bench.data import BENCH_DIR
+
+    _raise_file_limit()
+    out = BENCH_DIR / "memory"
+    env = _environment(out)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from bench import data
+    from bench.fanout import WARMUP_SOCKETS, FanoutData
+    from bench.servers import Clients, OurStack
+
+    data.database_migrate()
+    fan = FanoutData(args.clients)
+    report = out / "tracemalloc.txt"
+    with Processes() as procs:
+        stack = OurStack(
+            procs,
+            base_env={**env, "BENCH_TRACEMALLOC_OUT": str(report), "BENCH_TRACEMALLOC_FRAMES": str(args.frames)},
+            log_dir=out / "logs",
+            layer=args.layer,
+        )
+        stack.web.argv[-1] = "bench.traced_asgi:application"
+        stack.start(beat=False)
+        warm = Clients(procs, targets=fan.targets(stack.url, WARMUP_SOCKETS), origin=stack.origin, log_dir=stack.dir)
+        warm.start(timeout=60)
+        warm.close()
+        time.sleep(1)
+        os.kill(stack.web.pid, signal.SIGUSR2)
+        time.sleep(2)
+        before = rss_kib(stack.web.pid)
+        clients = Clients(procs, targets=fan.targets(stack.url, args.clients), origin=stack.origin, log_dir=stack.dir)
+        ready = clients.start(timeout=600)
+        time.sleep(3)
+        after = rss_kib(stack.web.pid)
+        os.kill(stack.web.pid, signal.SIGUSR2)
+        time.sleep(5)
+        print(f"connected {ready['connected']}: RSS {before} -> {after} KiB, {(after - before) / ready['connected']:.1f} KiB/socket")
+        print(report.read_text())
+        clients.close()
+
+
+if __name__ == "__main__":
+    main()
