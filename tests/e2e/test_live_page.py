@@ -137,3 +137,34 @@ def test_the_page_reconnects_by_itself_after_daphne_restarts(page, stack):
     wait_for_price_change(page, "AAPL")
     assert page.evaluate("window.__tickerwatchMark") == mark, "the page was reloaded"
     assert price_cell(page, "AAPL").inner_text()
+
+
+def test_columns_sort_and_the_order_survives_live_updates(page, stack):
+    sign_up(page, stack.url, "edsger")
+    create_watchlist(page, "Sorting", ["AAPL", "MSFT", "NVDA", "BTC-USD"])
+    expect_prices(page, ["AAPL", "MSFT", "NVDA", "BTC-USD"])
+
+    def shown_order():
+        return page.locator("#quotes tbody tr[data-symbol]").evaluate_all("rows => rows.map(r => r.dataset.symbol)")
+
+    def prices():
+        return page.locator("#quotes tbody tr[data-symbol] [data-field=price]").evaluate_all(
+            "cells => cells.map(c => parseFloat(c.innerText.replace(/,/g, '')))"
+        )
+
+    price_header = page.locator('th[data-sort="price"]')
+    price_header.get_by_role("button").click()
+    expect(price_header).to_have_attribute("aria-sort", "ascending")
+    page.mouse.move(0, 0)  # rows hold still under the pointer; move it away
+    page.wait_for_timeout(4_000)  # a few live ticks
+    assert prices() == sorted(prices())
+    price_header.get_by_role("button").click()
+    expect(price_header).to_have_attribute("aria-sort", "descending")
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(4_000)
+    assert prices() == sorted(prices(), reverse=True)
+    assert shown_order()[0] == "BTC-USD"
+    price_header.get_by_role("button").click()  # back to the list's own order
+    expect(price_header).to_have_attribute("aria-sort", "none")
+    expect(page.locator("#quotes tbody tr[data-symbol]").first).to_have_attribute("data-symbol", "AAPL")
+    assert shown_order() == ["AAPL", "MSFT", "NVDA", "BTC-USD"]
