@@ -157,14 +157,7 @@ else:
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "global_keyprefix": f"{REDIS_KEY_PREFIX}.celery.",
-    # After a Redis restart, reconnect within a tick or two, not kombu's
-    # default back-off of up to 30 s between attempts.
-    "interval_start": 0,
-    "interval_step": 1,
-    "interval_max": 2,
-}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}.celery."}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Keep trying for as long as Redis is away: a worker that gives up and exits
 # would need a supervisor to come back.
@@ -319,7 +312,9 @@ QUOTE_BACKOFF_MAX_SECONDS = env.float("QUOTE_BACKOFF_MAX_SECONDS", default=600.0
 QUOTE_STATUS_HEARTBEAT_SECONDS = env.float("QUOTE_STATUS_HEARTBEAT_SECONDS", default=10.0)
 # Presence: a socket refreshes its entry this often; an entry not refreshed
 # within the TTL (a crashed web process) stops counting as a viewer.
-PRESENCE_REFRESH_SECONDS = env.float("PRESENCE_REFRESH_SECONDS", default=20.0)
+# The refresh also rejoins the socket's groups, so after Redis restarts empty
+# live updates come back within this long.
+PRESENCE_REFRESH_SECONDS = env.float("PRESENCE_REFRESH_SECONDS", default=10.0)
 PRESENCE_TTL_SECONDS = env.float("PRESENCE_TTL_SECONDS", default=60.0)
 # Shared cap on quote requests to the source (all workers together). Each
 # request carries up to 50 symbols; the default serves ~100 symbols on a 5 s

@@ -90,11 +90,18 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
         await presence.presence_touch(watchlist_id=self.watchlist_id, channel_name=self.channel_name)
         await presence.user_socket_touch(user_id=self.user_id, channel_name=self.channel_name)
 
+    async def _rejoin(self) -> None:
+        # A Redis that restarted empty forgot this socket's groups: joining
+        # again is idempotent, and heals the socket within one refresh.
+        await self.channel_layer.group_add(watchlist_group(self.watchlist_id), self.channel_name)
+        await self.channel_layer.group_add(STATUS_GROUP, self.channel_name)
+
     async def _keep_presence(self) -> None:
         while True:
             await asyncio.sleep(settings.PRESENCE_REFRESH_SECONDS)
             try:
                 await self._touch()
+                await self._rejoin()
             except Exception:
                 logger.warning("Could not refresh presence for watchlist %s (Redis down?)", self.watchlist_id)
 

@@ -54,9 +54,9 @@ class TickReport:
 
 
 def _tick_lock():
-    # The lock outlives a killed worker only by its timeout, so a SIGKILL
-    # mid-tick delays the next tick by at most that long.
-    timeout = max(settings.QUOTE_TICK_TIME_LIMIT_SECONDS + 2, 5)
+    # The lock outlives a killed worker only by its timeout (just past the
+    # task's hard limit), so a SIGKILL mid-tick delays the next tick that long at most.
+    timeout = max(settings.QUOTE_TICK_TIME_LIMIT_SECONDS + 3, 5)
     return redis_sync().lock(redis_key("lock", "quotes-tick"), timeout=timeout, blocking=False)
 
 
@@ -165,7 +165,7 @@ def watchlist_refresh_run(*, watchlist_id: int) -> TickReport:
     report = TickReport(kind="refresh")
     lock = redis_sync().lock(
         redis_key("lock", "quotes-tick"),
-        timeout=max(settings.QUOTE_TICK_TIME_LIMIT_SECONDS + 2, 5),
+        timeout=max(settings.QUOTE_TICK_TIME_LIMIT_SECONDS + 3, 5),
         blocking=True,
         blocking_timeout=settings.QUOTE_POLL_SECONDS,
     )

@@ -29,10 +29,10 @@ def _provider_build(name: str) -> QuoteProvider:
     if name == "yahoo":
         from .yahoo import YahooProvider
 
-        # A fetch must end inside the tick's time limit, so that a slow Yahoo
+        # A fetch must end inside the tick's time budget, so that a slow Yahoo
         # is reported as a timeout (and backed off from) rather than the tick
         # being killed with nothing learned.
-        timeout = min(settings.QUOTE_FETCH_TIMEOUT_SECONDS, max(1.0, settings.QUOTE_TICK_TIME_LIMIT_SECONDS - 1))
+        timeout = min(settings.QUOTE_FETCH_TIMEOUT_SECONDS, max(0.5, settings.QUOTE_TICK_TIME_LIMIT_SECONDS - 0.5))
         return YahooProvider(
             timeout=timeout,
             base_url=settings.QUOTE_YAHOO_BASE_URL or None,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from config.redis_client import redis_key, redis_sync
 from prices.models import Quote
+from prices.providers import provider_get
 from watchlists import live, presence, services
 from watchlists.groups import STATUS_GROUP, watchlist_group
 from watchlists.tasks import quotes_tick
@@ -249,7 +250,16 @@ def test_schedule_never_replays_and_task_stops_before_the_next_tick():
     interval = django_settings.QUOTE_POLL_SECONDS
     assert entry["schedule"] == interval
     assert 0 < entry["options"]["expires"] <= interval
-    assert quotes_tick.soft_time_limit < interval
+    # The tick's own budget (the fetch deadline) is below the interval; the
+    # hard limit is the backstop that kills a child stuck past it.
+    assert interval > django_settings.QUOTE_TICK_TIME_LIMIT_SECONDS
+    assert quotes_tick.time_limit <= django_settings.QUOTE_TICK_TIME_LIMIT_SECONDS + 2
+
+
+def test_a_yahoo_fetch_ends_inside_the_ticks_budget(fake_yahoo):
+    provider = provider_get()
+    assert provider.name == "yahoo"
+    assert provider.timeout < django_settings.QUOTE_TICK_TIME_LIMIT_SECONDS
 
 
 def test_a_second_beat_does_not_double_the_ticks(fake_yahoo, three_lists, settings):
