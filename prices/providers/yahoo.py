@@ -117,7 +117,14 @@ class YahooProvider:
             try:
                 if time.monotonic() >= deadline:
                     raise _BatchFailed(FailureKind.TIMEOUT, f"no time left within {self.timeout:g}s for this batch")
-                quotes, unknown = self._fetch_batch(batch, deadline, result)
+                try:
+                    quotes, unknown = self._fetch_batch(batch, deadline, result)
+                except _BatchFailed:
+                    raise
+                except Exception as exc:
+                    # A shape of answer nobody foresaw: one bad batch, never a crashed tick.
+                    logger.exception("Yahoo's answer for %d symbols could not be read", len(batch))
+                    raise _BatchFailed(FailureKind.BAD_RESPONSE, f"unreadable answer ({type(exc).__name__})") from exc
             except _BatchFailed as failed:
                 failure = FetchFailure(kind=failed.kind, detail=failed.detail, symbols=tuple(batch))
                 if failed.kind in _STOP_KINDS:
@@ -398,7 +405,9 @@ def quote_from_record(symbol: str, record: dict) -> QuoteData | None:
         day_low=_decimal(record.get("regularMarketDayLow")),
         volume=_volume(record.get("regularMarketVolume")),
         price_hint=_price_hint(record.get("priceHint")),
-        market_state=state if (state := record.get("marketState")) in MARKET_STATES else "UNKNOWN",
+        market_state=state
+        if isinstance(state := record.get("marketState"), str) and state in MARKET_STATES
+        else "UNKNOWN",
         market_time=_epoch(record.get("regularMarketTime")),
     )
 

@@ -618,3 +618,10 @@ def test_processes_starting_together_share_the_cookie_cache_safely(fake, tmp_pat
     outputs = [child.communicate(timeout=60)[0].strip().splitlines()[-1] for child in children]
     assert outputs == ["2 []"] * 6
     assert fake.count("/") == 1  # one process fetched the cookie, the others loaded it
+
+
+@pytest.mark.parametrize("state", [[], {}, 3, None, "SIDEWAYS"])
+def test_an_odd_market_state_reads_as_unknown(state):
+    # Found by the property tests: an unhashable marketState used to raise TypeError.
+    quote = quote_from_record("AAPL", {"symbol": "AAPL", "regularMarketPrice": 1.5, "marketState": state})
+    assert quote is not None and quote.market_state == "UNKNOWN"
