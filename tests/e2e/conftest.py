@@ -19,6 +19,15 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture(autouse=True)
+def stack_logs_on_failure(request):
+    """A failed test shows the tail of its processes' logs."""
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed and "stack" in request.fixturenames:
+        print(request.getfixturevalue("stack").logs())
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():

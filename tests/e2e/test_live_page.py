@@ -30,14 +30,6 @@ def stack(make_stack):
     return make_stack()
 
 
-@pytest.fixture(autouse=True)
-def stack_logs_on_failure(request, stack):
-    yield
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        print(stack.logs())
-
-
 def test_sign_up_create_a_list_and_watch_prices_move(page, stack, screenshots, browser):
     sign_up(page, stack.url, "ada")
     url = create_watchlist(page, "Tech", ["AAPL", "msft", "NVDA"])

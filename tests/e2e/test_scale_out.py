@@ -49,14 +49,6 @@ def stack(make_stack, fake_yahoo_server):
     return stack
 
 
-@pytest.fixture(autouse=True)
-def stack_logs_on_failure(request, stack):
-    yield
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
-        print(stack.logs())
-
-
 @pytest.fixture
 def viewer(make_user, make_watchlist):
     user = make_user("scaler")

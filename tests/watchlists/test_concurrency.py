@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import close_old_connections
 from django.urls import reverse
 
+from tests.support.admin_forms import watchlist_change_data
 from watchlists import services
 from watchlists.models import Watchlist, WatchlistItem
 from watchlists.selectors import watchlist_symbols
@@ -88,26 +89,7 @@ def test_a_stale_admin_form_cannot_duplicate_a_symbol_added_in_a_tab(client, mak
     url = reverse("admin:watchlists_watchlist_change", args=[watchlist.pk])
     items = list(watchlist.items.all())  # what the admin page showed
     services.watchlist_symbol_add(watchlist=watchlist, symbol="TSLA")  # a tab, meanwhile
-    data = {
-        "owner": str(watchlist.owner_id),
-        "name": watchlist.name,
-        "enabled": "on",
-        "items-TOTAL_FORMS": str(len(items) + 1),
-        "items-INITIAL_FORMS": str(len(items)),
-        "items-MIN_NUM_FORMS": "0",
-        "items-MAX_NUM_FORMS": "1000",
-        f"items-{len(items)}-symbol": "tsla",
-        f"items-{len(items)}-position": "7",
-    }
-    for i, item in enumerate(items):
-        data.update(
-            {
-                f"items-{i}-id": str(item.pk),
-                f"items-{i}-watchlist": str(watchlist.pk),
-                f"items-{i}-symbol": item.symbol,
-                f"items-{i}-position": str(item.position),
-            }
-        )
+    data = watchlist_change_data(watchlist, items=items, new_symbols=["tsla"])
     response = client.post(url, data)
     assert response.status_code == 200
     assert "was added to this watchlist meanwhile" in response.content.decode()

@@ -9,6 +9,7 @@ from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
 from prices.models import Quote
+from tests.support.admin_forms import watchlist_change_data
 from watchlists import services
 from watchlists.groups import STATUS_GROUP, watchlist_group
 from watchlists.presence import watchlists_viewed
@@ -229,29 +230,9 @@ async def test_an_admin_edit_reaches_the_open_page(watchlist, user, make_user, s
     comm, _ = await open_socket(watchlist, cookie)
 
     def admin_adds_tsla():
-        staff = make_user("root", is_staff=True, is_superuser=True)
         client = Client()
-        client.force_login(staff)
-        items = list(watchlist.items.all())
-        data = {
-            "owner": str(user.pk),
-            "name": watchlist.name,
-            "enabled": "on",
-            "items-TOTAL_FORMS": str(len(items) + 1),
-            "items-INITIAL_FORMS": str(len(items)),
-            "items-MIN_NUM_FORMS": "0",
-            "items-MAX_NUM_FORMS": "1000",
-        }
-        for i, item in enumerate(items):
-            data.update(
-                {
-                    f"items-{i}-id": str(item.pk),
-                    f"items-{i}-watchlist": str(watchlist.pk),
-                    f"items-{i}-symbol": item.symbol,
-                    f"items-{i}-position": str(item.position),
-                }
-            )
-        data.update({f"items-{len(items)}-symbol": "tsla", f"items-{len(items)}-position": "9"})
+        client.force_login(make_user("root", is_staff=True, is_superuser=True))
+        data = watchlist_change_data(watchlist, new_symbols=["tsla"])
         return client.post(f"/admin/watchlists/watchlist/{watchlist.pk}/change/", data).status_code
 
     try:

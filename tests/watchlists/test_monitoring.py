@@ -4,25 +4,20 @@ import json
 import logging
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.test import Client
 
 from config.log_format import JsonFormatter
 from config.metrics import metrics_render
 from config.redis_client import redis_key, redis_sync
 from tests.support.scrape import sample, samples_parse
-from watchlists import live, presence
+from watchlists import live
 from watchlists.monitoring import TICK_HISTORY_LENGTH, tick_recorded, ticks_recent
+
+from .viewing import view
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN = "tick-figures-token"
-
-
-def view(*watchlists, viewers: int = 1):
-    for watchlist in watchlists:
-        for n in range(viewers):
-            async_to_sync(presence.presence_touch)(watchlist_id=watchlist.pk, channel_name=f"test.{watchlist.pk}.{n}")
 
 
 def scrape(settings) -> dict:
@@ -30,15 +25,6 @@ def scrape(settings) -> dict:
     response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert response.status_code == 200
     return samples_parse(response.content.decode())
-
-
-@pytest.fixture
-def three_lists(user, other_user, make_watchlist):
-    return [
-        make_watchlist(user, "One", ["AAPL", "MSFT", "NVDA"]),
-        make_watchlist(user, "Two", ["MSFT", "NVDA", "^GSPC"]),
-        make_watchlist(other_user, "Three", ["NVDA", "^GSPC", "EURUSD=X"]),
-    ]
 
 
 def test_a_tick_and_its_upstream_request_show_in_metrics(fake_yahoo, three_lists, settings):

@@ -16,6 +16,7 @@ from watchlists.groups import STATUS_GROUP, watchlist_group
 from watchlists.tasks import quotes_tick
 
 from .listening import GroupListener
+from .viewing import view
 
 
 @pytest.fixture
@@ -32,20 +33,6 @@ def listen():
 
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def view(*watchlists):
-    for watchlist in watchlists:
-        async_to_sync(presence.presence_touch)(watchlist_id=watchlist.pk, channel_name=f"test.{watchlist.pk}")
-
-
-@pytest.fixture
-def three_lists(user, other_user, make_watchlist):
-    return [
-        make_watchlist(user, "One", ["AAPL", "MSFT", "NVDA"]),
-        make_watchlist(user, "Two", ["MSFT", "NVDA", "^GSPC"]),
-        make_watchlist(other_user, "Three", ["NVDA", "^GSPC", "EURUSD=X"]),
-    ]
 
 
 def test_no_open_page_means_no_upstream_call(fake_yahoo, three_lists):
