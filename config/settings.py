@@ -258,6 +258,38 @@ QUOTE_SIMULATED_SEED = env.int("QUOTE_SIMULATED_SEED", default=42)
 # "open" keeps the simulated market open around the clock so a demo always
 # moves; "closed" closes it (to exercise the closed-market cadence).
 QUOTE_SIMULATED_MARKET = env("QUOTE_SIMULATED_MARKET", default="open")
+# The tick gives up before the next one is due, and a tick message that
+# waited longer than one interval in the queue is dropped, not replayed.
+QUOTE_TICK_TIME_LIMIT_SECONDS = env.float("QUOTE_TICK_TIME_LIMIT_SECONDS", default=QUOTE_POLL_SECONDS * 0.9)
+CELERY_BEAT_SCHEDULE = {
+    "quotes-tick": {
+        "task": "watchlists.tasks.quotes_tick",
+        "schedule": QUOTE_POLL_SECONDS,
+        "options": {"expires": QUOTE_POLL_SECONDS},
+    },
+}
+
+# Backoff after upstream failures, shared by all workers through Redis.
+QUOTE_BACKOFF_BASE_SECONDS = env.float("QUOTE_BACKOFF_BASE_SECONDS", default=5.0)
+QUOTE_RATE_LIMIT_BACKOFF_SECONDS = env.float("QUOTE_RATE_LIMIT_BACKOFF_SECONDS", default=60.0)
+QUOTE_BACKOFF_MAX_SECONDS = env.float("QUOTE_BACKOFF_MAX_SECONDS", default=600.0)
+# Open pages hear from the pipeline at least this often, changes or not, so a
+# stopped worker shows as stale instead of as a quiet market.
+QUOTE_STATUS_HEARTBEAT_SECONDS = env.float("QUOTE_STATUS_HEARTBEAT_SECONDS", default=10.0)
+# Presence: a socket refreshes its entry this often; an entry not refreshed
+# within the TTL (a crashed web process) stops counting as a viewer.
+# The refresh also rejoins the socket's groups, so after Redis restarts empty
+# live updates come back within this long.
+PRESENCE_REFRESH_SECONDS = env.float("PRESENCE_REFRESH_SECONDS", default=10.0)
+PRESENCE_TTL_SECONDS = env.float("PRESENCE_TTL_SECONDS", default=60.0)
+# Shared cap on quote requests to the source (all workers together). Each
+# request carries up to 50 symbols; the default serves ~100 symbols on a 5 s
+# tick with room for on-connect refreshes.
+QUOTE_UPSTREAM_REQUESTS_PER_MINUTE = env.int("QUOTE_UPSTREAM_REQUESTS_PER_MINUTE", default=60)
+# After this many failures in a row the breaker opens (state "down"); once the
+# backoff runs out a single worker probes the source (half-open) while the
+# others keep waiting.
+QUOTE_BREAKER_FAILURES = env.int("QUOTE_BREAKER_FAILURES", default=3)
 # Recent prices kept per symbol (in Redis) for each row's trend line.
 SPARKLINE_POINTS = env.int("SPARKLINE_POINTS", default=60)
 
@@ -291,36 +323,3 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
-
-# The tick gives up before the next one is due, and a tick message that
-# waited longer than one interval in the queue is dropped, not replayed.
-QUOTE_TICK_TIME_LIMIT_SECONDS = env.float("QUOTE_TICK_TIME_LIMIT_SECONDS", default=QUOTE_POLL_SECONDS * 0.9)
-CELERY_BEAT_SCHEDULE = {
-    "quotes-tick": {
-        "task": "watchlists.tasks.quotes_tick",
-        "schedule": QUOTE_POLL_SECONDS,
-        "options": {"expires": QUOTE_POLL_SECONDS},
-    },
-}
-
-# Backoff after upstream failures, shared by all workers through Redis.
-QUOTE_BACKOFF_BASE_SECONDS = env.float("QUOTE_BACKOFF_BASE_SECONDS", default=5.0)
-QUOTE_RATE_LIMIT_BACKOFF_SECONDS = env.float("QUOTE_RATE_LIMIT_BACKOFF_SECONDS", default=60.0)
-QUOTE_BACKOFF_MAX_SECONDS = env.float("QUOTE_BACKOFF_MAX_SECONDS", default=600.0)
-# Open pages hear from the pipeline at least this often, changes or not, so a
-# stopped worker shows as stale instead of as a quiet market.
-QUOTE_STATUS_HEARTBEAT_SECONDS = env.float("QUOTE_STATUS_HEARTBEAT_SECONDS", default=10.0)
-# Presence: a socket refreshes its entry this often; an entry not refreshed
-# within the TTL (a crashed web process) stops counting as a viewer.
-# The refresh also rejoins the socket's groups, so after Redis restarts empty
-# live updates come back within this long.
-PRESENCE_REFRESH_SECONDS = env.float("PRESENCE_REFRESH_SECONDS", default=10.0)
-PRESENCE_TTL_SECONDS = env.float("PRESENCE_TTL_SECONDS", default=60.0)
-# Shared cap on quote requests to the source (all workers together). Each
-# request carries up to 50 symbols; the default serves ~100 symbols on a 5 s
-# tick with room for on-connect refreshes.
-QUOTE_UPSTREAM_REQUESTS_PER_MINUTE = env.int("QUOTE_UPSTREAM_REQUESTS_PER_MINUTE", default=60)
-# After this many failures in a row the breaker opens (state "down"); once the
-# backoff runs out a single worker probes the source (half-open) while the
-# others keep waiting.
-QUOTE_BREAKER_FAILURES = env.int("QUOTE_BREAKER_FAILURES", default=3)
