@@ -133,11 +133,16 @@ def _result(clients: list[Client], start_ms: float, end_ms: float, seconds: floa
     latencies.sort()
     ticks = set().union(*published_by_group.values()) if published_by_group else set()
     closed = sum(1 for client in clients if client.closed_code is not None)
+    close_codes: dict[str, int] = {}
+    for client in clients:
+        if client.closed_code is not None:
+            close_codes[str(client.closed_code)] = close_codes.get(str(client.closed_code), 0) + 1
     return {
         "event": "result",
         "seconds": round(seconds, 2),
         "sockets": len(clients),
         "sockets_closed": closed,
+        "close_codes": close_codes,
         "ticks_seen": len(ticks),
         "messages_received": received + other,
         "quote_messages": received,
@@ -172,24 +177,36 @@ async def main(spec_path: str) -> None:
     recorder = Recorder()
     errors: list[str] = []
 
+    retries = [0]
+
+    listeners: list[asyncio.Task] = []
+
     async def open_one(target: dict) -> Client | None:
-        async with semaphore:
-            try:
-                return await _open(target, origin, timeout)
-            except Exception as exc:
-                if len(errors) < 10:
-                    errors.append(f"{type(exc).__name__}: {exc}"[:200])
-                return None
+        # Like the page: a failed connect is retried after a pause (at most 3 attempts).
+        for attempt in range(3):
+            async with semaphore:
+                try:
+                    client = await _open(target, origin, timeout)
+                    # Read from the start, as a browser does: a socket left unread while
+                    # the others connect would stop answering the server's pings.
+                    listeners.append(asyncio.create_task(_listen(client, recorder)))
+                    return client
+                except Exception as exc:
+                    if len(errors) < 10:
+                        errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                    retries[0] += 1
+            await asyncio.sleep(1 + attempt)
+        return None
 
     started = time.monotonic()
     opened = await asyncio.gather(*(open_one(target) for target in targets))
     clients = [client for client in opened if client is not None]
-    listeners = [asyncio.create_task(_listen(client, recorder)) for client in clients]
     _say(
         {
             "event": "ready",
             "connected": len(clients),
             "failed": len(targets) - len(clients),
+            "failed_attempts": retries[0],
             "connect_seconds": round(time.monotonic() - started, 2),
             "errors": errors,
         }

@@ -14,10 +14,11 @@ server process (daphne, worker, beat, Redis; or the references' processes).
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
-from bench.data import ListAccess, lists_create, shared_symbol_lists
+from bench.data import lists_create, shared_symbol_lists
 from bench.procs import CpuMeter, rss_kib
 from bench.profile import record
 from bench.servers import CeilingServer, Clients, OurStack, StockStack
@@ -52,10 +53,11 @@ class FanoutData:
 
 def reference_payload(path: Path) -> dict:
     """A quotes message shaped and sized like ours (10 simulated quotes), for the references."""
+    from django.utils import timezone
+
     from prices.providers.simulated import SimulatedProvider
     from prices.serializers import quote_payload
     from prices.services import _quote_from_data
-    from django.utils import timezone
 
     provider = SimulatedProvider(seed=42)
     symbols = [f"F{n:04d}" for n in range(SYMBOLS_PER_LIST)]
@@ -95,6 +97,8 @@ def _measure(server, clients: Clients, *, measure_seconds: float, profile: Path 
         "web_cpu_ms_per_1000_messages": round(cpu["web"] / delivered * 1e6, 1) if delivered else None,
         "cpu_window_seconds": round(meter.wall, 2),
         "web_rss_kib_end": web_rss_end,
+        # The machine is shared: how busy it was, others' work included.
+        "loadavg_1min_at_end": round(os.getloadavg()[0], 2),
         **({"profile": str(profile)} if profile else {}),
     }
 
@@ -114,6 +118,7 @@ def _connect(procs, server, targets, *, log_dir, warmup_targets, connect_timeout
     return clients, {
         "connected": ready["connected"],
         "connect_failed": ready["failed"],
+        "connect_failed_attempts": ready.get("failed_attempts", 0),
         "connect_errors": ready["errors"],
         "connect_seconds": ready["connect_seconds"],
         "web_rss_kib_before": rss_before,

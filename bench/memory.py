@@ -13,7 +13,7 @@ import os
 import signal
 import time
 
-from bench.procs import BIN, Processes, rss_kib
+from bench.procs import Processes, rss_kib
 
 
 def main() -> None:
@@ -23,8 +23,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=1)
     args = parser.parse_args()
 
-    from bench.run import _environment, _raise_file_limit
     from bench.data import BENCH_DIR
+    from bench.run import _environment, _raise_file_limit
 
     _raise_file_limit()
     out = BENCH_DIR / "memory"
@@ -40,6 +40,7 @@ def main() -> None:
     data.database_migrate()
     fan = FanoutData(args.clients)
     report = out / "tracemalloc.txt"
+    report.unlink(missing_ok=True)
     with Processes() as procs:
         stack = OurStack(
             procs,
@@ -61,8 +62,12 @@ def main() -> None:
         time.sleep(3)
         after = rss_kib(stack.web.pid)
         os.kill(stack.web.pid, signal.SIGUSR2)
-        time.sleep(5)
-        print(f"connected {ready['connected']}: RSS {before} -> {after} KiB, {(after - before) / ready['connected']:.1f} KiB/socket")
+        deadline = time.monotonic() + 120
+        while not report.exists() and time.monotonic() < deadline:
+            time.sleep(1)
+        time.sleep(2)
+        per_socket = (after - before) / max(1, ready["connected"])
+        print(f"connected {ready['connected']}: RSS {before} -> {after} KiB, {per_socket:.1f} KiB/socket")
         print(report.read_text())
         clients.close()
 

@@ -12,6 +12,18 @@ import time
 
 
 def run(*, renders: int, symbols: int = 100) -> dict:
+    from django.test.utils import override_settings
+
+    # Production settings otherwise; static URLs without a collectstatic manifest.
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        return _run(renders=renders, symbols=symbols)
+
+
+def _run(*, renders: int, symbols: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client

@@ -132,7 +132,9 @@ def wait_for_port(port: int, proc: Proc | None = None, timeout: float = 30) -> N
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return
         time.sleep(0.1)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout:.0f}s" + (f":\n{proc.tail()}" if proc else ""))
+    raise TimeoutError(
+        f"nothing listened on 127.0.0.1:{port} within {timeout:.0f}s" + (f":\n{proc.tail()}" if proc else "")
+    )
 
 
 # --- /proc readings ------------------------------------------------------------

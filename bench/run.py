@@ -13,6 +13,7 @@ Prints tables and writes every figure as JSON to the output folder
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -56,7 +57,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"unknown part(s) {sorted(unknown)}; choose from {PARTS}")
     quick = args.quick
     args.clients = args.clients or ([50] if quick else [100, 1000, 3000])
-    args.layers = args.layers or (["core"] if quick else ["core", "pubsub"])
+    args.layers = args.layers or (["pubsub"] if quick else ["pubsub", "core"])
+    # Economy and soak run on one layer: the default one (CHANNEL_LAYER_BACKEND) unless --layers says otherwise.
+    default_layer = os.environ.get("CHANNEL_LAYER_BACKEND", "pubsub")
+    args.main_layer = default_layer if default_layer in args.layers else args.layers[0]
     args.references = [] if args.references == ["none"] else args.references
     args.measure = args.measure or (8.0 if quick else 30.0)
     args.settle = args.settle or (3.0 if quick else 5.0)
@@ -80,8 +84,11 @@ def _environment(out: Path) -> dict[str, str]:
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DEBUG": "1",
-            "SECRET_KEY": "bench-only-not-secret",
+            # Production mode: with DEBUG on, Django keeps every query's SQL per connection,
+            # which costs the web process memory and CPU that production does not pay.
+            "DEBUG": "0",
+            "SECURE_SSL_REDIRECT": "0",
+            "SECRET_KEY": "bench-only-not-secret-" + uuid.uuid4().hex,
             "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "DATABASE_URL": bench_database_url(os.environ.get("DATABASE_URL"), out),
             "REDIS_KEY_PREFIX": f"twbench-{uuid.uuid4().hex[:8]}",
@@ -141,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 print("== economy: upstream requests per tick ...", flush=True)
                 results["parts"]["economy"] = economy.run(
-                    procs, base_env=env, log_dir=log_dir, quick=args.quick, layer=args.layers[0]
+                    procs, base_env=env, log_dir=log_dir, quick=args.quick, layer=args.main_layer
                 )
                 _save(out, results)
             if "page" in args.only:
@@ -169,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                     every=30.0 if args.soak_seconds >= 120 else 5.0,
                     base_env=env,
                     log_dir=log_dir,
-                    layer=args.layers[0],
+                    layer=args.main_layer,
                 )
                 _save(out, results)
     finally:
@@ -192,7 +199,8 @@ def _fanout(procs, fan_data, args, env, log_dir, out, results) -> dict:
                 print(f"== fan-out: ours, {server}, {layer} layer, {clients} clients ...", flush=True)
                 runs.append(
                     _guarded(
-                        lambda: fanout.run_ours(
+                        functools.partial(
+                            fanout.run_ours,
                             procs,
                             fan_data,
                             clients=clients,
@@ -212,7 +220,8 @@ def _fanout(procs, fan_data, args, env, log_dir, out, results) -> dict:
             print(f"== fan-out: reference {kind}, {clients} clients ...", flush=True)
             runs.append(
                 _guarded(
-                    lambda: fanout.run_reference(
+                    functools.partial(
+                        fanout.run_reference,
                         procs,
                         kind,
                         clients=clients,
@@ -327,7 +336,8 @@ def report(results: dict) -> str:
                 [
                     r["server"],
                     r["clients"],
-                    r["connected"],
+                    f"{r['connected']}"
+                    + (f" ({r['connect_failed_attempts']} retried)" if r.get("connect_failed_attempts") else ""),
                     r["messages_per_second"],
                     f"{r['lost']}/{r['expected_in_window']}",
                     f"{lat['p50']}/{lat['p95']}/{lat['p99']}",

@@ -89,7 +89,14 @@ class OurStack:
         )
         self.beat = Proc(
             "beat",
-            [str(BIN / "celery"), "-A", "config", "beat", "--loglevel=INFO", f"--schedule={self.dir / 'beat-schedule'}"],
+            [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={self.dir / 'beat-schedule'}",
+            ],
             env=self.env,
             log_dir=self.dir,
         )

@@ -21,10 +21,15 @@ def _dump(*_args) -> None:
     if not _baseline:
         _baseline.append(snapshot)
         return
-    stats = snapshot.compare_to(_baseline[0], "lineno")
+    key = "traceback" if tracemalloc.get_traceback_limit() > 1 else "lineno"
+    stats = snapshot.compare_to(_baseline[0], key)
     total = sum(stat.size_diff for stat in stats)
     lines = [f"total growth {total / 1024:.0f} KiB"]
-    lines += [f"{stat.size_diff / 1024:10.1f} KiB {stat.count_diff:8d} blocks  {stat.traceback}" for stat in stats[:60]]
+    for stat in stats[:60]:
+        frames = " <- ".join(
+            f"{frame.filename.rsplit('/', 2)[-1]}:{frame.lineno}" for frame in reversed(stat.traceback)
+        )
+        lines.append(f"{stat.size_diff / 1024:10.1f} KiB {stat.count_diff:8d} blocks  {frames}")
     with open(os.environ["BENCH_TRACEMALLOC_OUT"], "w") as out:
         out.write("\n".join(lines) + "\n")
 

@@ -123,8 +123,9 @@ REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="tickerwatch")
 # "core" (channels_redis.core.RedisChannelLayer): messages queued per channel
 # in Redis, with capacity and expiry. "pubsub" (RedisPubSubChannelLayer): one
 # Redis PUBLISH per group_send, fanned out inside each web process; no
-# capacity or expiry (it accepts hosts, prefix and serializer options only).
-# docs/performance.md has the measurements behind the default.
+# capacity or expiry (it accepts hosts, prefix and serializer options only);
+# config/channel_layers.py subclasses it to decode each message once per
+# process. docs/performance.md has the measurements behind the default.
 CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", default="pubsub")
 _CHANNEL_LAYER_HOST = {
     "address": REDIS_URL,
@@ -148,7 +149,7 @@ if CHANNEL_LAYER_BACKEND == "core":
 elif CHANNEL_LAYER_BACKEND == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "config.channel_layers.SharedDecodePubSubChannelLayer",
             "CONFIG": {"hosts": [_CHANNEL_LAYER_HOST], "prefix": f"{REDIS_KEY_PREFIX}.asgi"},
         }
     }

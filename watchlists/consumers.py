@@ -123,9 +123,25 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(watchlist_group(self.watchlist_id), self.channel_name)
             await self.channel_layer.group_discard(STATUS_GROUP, self.channel_name)
 
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the consumer ends, a crash included, its presence refresher must not
+            # keep a closed socket counting as a viewer (and its list being fetched).
+            task = getattr(self, "presence_task", None)
+            if task is not None:
+                task.cancel()
+
     async def dispatch(self, message):
         if message["type"] in _FORWARDED_EVENTS:
-            await self.send(text_data=message["text"])
+            try:
+                await self.send(text_data=message["text"])
+            except (OSError, RuntimeError):
+                # The browser closed while a tick was on its way (daphne raises autobahn's
+                # Disconnected, a RuntimeError; uvicorn an OSError). websocket.disconnect is
+                # next in line and cleans up; crashing here would skip that cleanup.
+                return
             # In memory, flushed to Redis in batches: no round trip per message.
             socket_message_count(event_type=message["type"])
             return

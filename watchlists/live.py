@@ -174,7 +174,14 @@ def watchlist_refresh_run(*, watchlist_id: int) -> TickReport:
         return report
     try:
         symbols = watchlist_symbols_by_list(watchlist_ids=[watchlist_id])[watchlist_id]
-        missing = set(symbols) - set(Quote.objects.filter(symbol__in=symbols).values_list("symbol", flat=True))
+        quotes = list(Quote.objects.filter(symbol__in=symbols))
+        if not _needs_refresh(symbols, quotes):
+            # A tick or another list's refresh fetched them while this request waited for
+            # the lock. In a reconnect storm (every page of a restarted web process at once)
+            # that turns one full fetch-and-publish per list into about one in all.
+            report.skipped = "fresh"
+            return report
+        missing = set(symbols) - {quote.symbol for quote in quotes}
         # Publish to every open list holding these symbols: a change seen
         # here will not count as a change again at the next tick.
         active = set(watchlists_active()) | {watchlist_id}

@@ -1,6 +1,6 @@
 """Publishes the stock baseline's ticks: one group_send per interval, published_at stamped.
 
-    DJANGO_SETTINGS_MODULE=bench.stock.settings python -m bench.stock.publisher PAYLOAD.json [INTERVAL]
+DJANGO_SETTINGS_MODULE=bench.stock.settings python -m bench.stock.publisher PAYLOAD.json [INTERVAL]
 """
 
 import asyncio
@@ -12,7 +12,7 @@ import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.stock.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

@@ -1,7 +1,7 @@
 """Keeps the benchmark from rotting: the quick economy part runs and writes the figures it promises.
 
 `make bench` is a benchmark, not a test; this runs its smallest part (the real
-stack against a fake Yahoo, 1, 10 and 50 sockets, 3 ticks each) in a subprocess.
+stack against a fake Yahoo, 1, 10 and 50 sockets, 3 one-second ticks each) in a subprocess.
 """
 
 import json
