@@ -96,11 +96,24 @@ def quotes_due(*, symbols: Iterable[str], now: datetime | None = None) -> list[s
     return missing + [symbol for _, symbol in sorted(due)]
 
 
-def _quantise(value: Decimal | None, places: int) -> Decimal | None:
-    return None if value is None else value.quantize(Decimal(1).scaleb(-places))
+_BIGINT_MAX = 2**63 - 1
 
 
-def _quote_from_data(data: QuoteData, *, source: str, now: datetime) -> Quote:
+def _decimal_for(field: str, value: Decimal | None) -> Decimal | None:
+    """The value as the column stores it, or None when it cannot fit (a garbled figure, not a price)."""
+    if value is None:
+        return None
+    column = Quote._meta.get_field(field)
+    if abs(value) >= Decimal(10) ** (column.max_digits - column.decimal_places):
+        return None
+    return value.quantize(Decimal(1).scaleb(-column.decimal_places))
+
+
+def _quote_from_data(data: QuoteData, *, source: str, now: datetime) -> Quote | None:
+    price = _decimal_for("price", data.price)
+    if price is None:
+        logger.warning("Ignoring the quote for %s: its price %s does not fit a price column", data.symbol, data.price)
+        return None
     return Quote(
         symbol=data.symbol,
         unknown=False,
@@ -109,13 +122,13 @@ def _quote_from_data(data: QuoteData, *, source: str, now: datetime) -> Quote:
         exchange=data.exchange[:50],
         quote_type=data.quote_type[:30],
         currency=data.currency[:10],
-        price=_quantise(data.price, 6),
-        previous_close=_quantise(data.previous_close, 6),
-        change=_quantise(data.change, 6),
-        change_percent=_quantise(data.change_percent, 4),
-        day_high=_quantise(data.day_high, 6),
-        day_low=_quantise(data.day_low, 6),
-        volume=data.volume,
+        price=price,
+        previous_close=_decimal_for("previous_close", data.previous_close),
+        change=_decimal_for("change", data.change),
+        change_percent=_decimal_for("change_percent", data.change_percent),
+        day_high=_decimal_for("day_high", data.day_high),
+        day_low=_decimal_for("day_low", data.day_low),
+        volume=data.volume if data.volume is not None and 0 <= data.volume <= _BIGINT_MAX else None,
         price_hint=max(0, min(int(data.price_hint), 10)),
         market_state=data.market_state if data.market_state in MarketState.values else MarketState.UNKNOWN,
         market_time=data.market_time,
@@ -135,7 +148,7 @@ def quotes_store(*, quotes: list[QuoteData], unknown: list[str], source: str) ->
     page and the closed-market cadence know they were confirmed just now.
     """
     now = timezone.now()
-    incoming = {data.symbol: _quote_from_data(data, source=source, now=now) for data in quotes}
+    incoming = {quote.symbol: quote for data in quotes if (quote := _quote_from_data(data, source=source, now=now))}
     for symbol in unknown:
         if symbol not in incoming:
             incoming[symbol] = Quote(symbol=symbol, unknown=True, source=source, fetched_at=now)
