@@ -123,9 +123,9 @@ REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="tickerwatch")
 # "core" (channels_redis.core.RedisChannelLayer): messages queued per channel
 # in Redis, with capacity and expiry. "pubsub" (RedisPubSubChannelLayer): one
 # Redis PUBLISH per group_send, fanned out inside each web process; no
-# capacity or expiry (it accepts hosts, prefix and serializer options only);
-# config/channel_layers.py subclasses it to decode each message once per
-# process. docs/performance.md has the measurements behind the default.
+# capacity or expiry (it accepts hosts, prefix and serializer options only).
+# Either way a web process is one member per group for all its sockets
+# (watchlists.hub). docs/performance.md has the measurements behind the default.
 CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", default="pubsub")
 _CHANNEL_LAYER_HOST = {
     "address": REDIS_URL,
@@ -149,7 +149,7 @@ if CHANNEL_LAYER_BACKEND == "core":
 elif CHANNEL_LAYER_BACKEND == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "config.channel_layers.SharedDecodePubSubChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [_CHANNEL_LAYER_HOST], "prefix": f"{REDIS_KEY_PREFIX}.asgi"},
         }
     }

@@ -6,11 +6,11 @@ Client to server: {"type": "ping"} only. Close codes: 4401 not logged in,
 4400 after repeated bad messages.
 """
 
-import asyncio
 import contextlib
 import json
 import logging
 import time
+import uuid
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -19,6 +19,7 @@ from django.conf import settings
 
 from . import live, presence, selectors
 from .groups import STATUS_GROUP, watchlist_group
+from .hub import socket_hub
 from .metrics import socket_connection_count, socket_message_count
 
 logger = logging.getLogger(__name__)
@@ -27,10 +28,8 @@ MAX_MESSAGE_BYTES = 1024
 CLOSE_NOT_LOGGED_IN, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND = 4401, 4403, 4404
 CLOSE_BAD_CLIENT, CLOSE_TOO_MANY = 4400, 4429
 
-# Group events whose text was encoded once by the publisher: forwarded as is,
-# without the per-message database-connection cleanup Channels' dispatch
-# does (these handlers never touch the database).
-_FORWARDED_EVENTS = frozenset({"quotes.update", "watchlist.symbols", "source.status"})
+# Group events, their text encoded once by the publisher (watchlists.events): forwarded as is.
+_GROUP_EVENTS = frozenset({"quotes.update", "watchlist.symbols", "source.status", "watchlist.deleted"})
 
 
 def _error(code: str, message: str) -> str:
@@ -38,6 +37,10 @@ def _error(code: str, message: str) -> str:
 
 
 class WatchlistConsumer(AsyncWebsocketConsumer):
+    # No channel of its own: group messages reach the socket through its web
+    # process's hub (watchlists.hub), which is the groups' one member there.
+    channel_layer_alias = None
+
     watchlist_id: int | None = None
     joined = False
 
@@ -53,8 +56,9 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
             await self._refuse(CLOSE_NOT_FOUND if access == "missing" else CLOSE_FORBIDDEN)
             return
 
+        self.socket_id = uuid.uuid4().hex
         if not await presence.user_socket_claim(
-            user_id=user.pk, channel_name=self.channel_name, limit=settings.WATCHLIST_MAX_SOCKETS_PER_USER
+            user_id=user.pk, socket_id=self.socket_id, limit=settings.WATCHLIST_MAX_SOCKETS_PER_USER
         ):
             logger.info(
                 "Refused a socket for user %s: %d already open", user.pk, settings.WATCHLIST_MAX_SOCKETS_PER_USER
@@ -66,13 +70,13 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
         self.watchlist_id = watchlist_id
         self.bad_messages = 0
         self.pings: list[float] = []
-        await self.channel_layer.group_add(watchlist_group(watchlist_id), self.channel_name)
-        await self.channel_layer.group_add(STATUS_GROUP, self.channel_name)
+        self.hub = socket_hub()
+        # Joined before the snapshot is read, so no change can fall between the two.
+        await self.hub.join(self, self._groups())
         self.joined = True
         await self.accept()
         socket_connection_count(outcome="accepted")
-        await presence.presence_touch(watchlist_id=watchlist_id, channel_name=self.channel_name)
-        self.presence_task = asyncio.create_task(self._keep_presence())
+        await presence.presence_touch(watchlist_id=watchlist_id, socket_id=self.socket_id)
 
         snapshot, needs_refresh = await database_sync_to_async(live.watchlist_snapshot)(watchlist_id=watchlist_id)
         await self.send(text_data=json.dumps(snapshot, separators=(",", ":")))
@@ -81,76 +85,52 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
             # Enqueueing talks to the broker: keep it off the event loop.
             await sync_to_async(live.watchlist_refresh_request, thread_sensitive=False)(watchlist_id=watchlist_id)
 
+    def _groups(self) -> list[str]:
+        return [watchlist_group(self.watchlist_id), STATUS_GROUP]
+
     async def _refuse(self, code: int) -> None:
         socket_connection_count(outcome=code)
         await self.accept()
         await self.close(code=code)
 
-    async def _touch(self) -> None:
-        await presence.presence_touch(watchlist_id=self.watchlist_id, channel_name=self.channel_name)
-        await presence.user_socket_touch(user_id=self.user_id, channel_name=self.channel_name)
-
-    async def _rejoin(self) -> None:
-        # A Redis that restarted empty forgot this socket's groups: joining
-        # again is idempotent, and heals the socket within one refresh.
-        await self.channel_layer.group_add(watchlist_group(self.watchlist_id), self.channel_name)
-        await self.channel_layer.group_add(STATUS_GROUP, self.channel_name)
-
-    async def _keep_presence(self) -> None:
-        while True:
-            await asyncio.sleep(settings.PRESENCE_REFRESH_SECONDS)
-            try:
-                await self._touch()
-                await self._rejoin()
-            except Exception:
-                logger.warning("Could not refresh presence for watchlist %s (Redis down?)", self.watchlist_id)
-
     async def disconnect(self, code):
         if not self.joined:
             return
-        task = getattr(self, "presence_task", None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self.joined = False
+        await self.hub.leave(self, self._groups())
         # Best effort: a Redis outage must not turn a disconnect into an error;
-        # presence expires by itself and group membership by the layer's expiry.
+        # presence and the per-user cap entry expire by themselves.
         with contextlib.suppress(Exception):
-            await presence.presence_leave(watchlist_id=self.watchlist_id, channel_name=self.channel_name)
+            await presence.presence_leave(watchlist_id=self.watchlist_id, socket_id=self.socket_id)
         with contextlib.suppress(Exception):
-            await presence.user_socket_release(user_id=self.user_id, channel_name=self.channel_name)
-        with contextlib.suppress(Exception):
-            await self.channel_layer.group_discard(watchlist_group(self.watchlist_id), self.channel_name)
-            await self.channel_layer.group_discard(STATUS_GROUP, self.channel_name)
+            await presence.user_socket_release(user_id=self.user_id, socket_id=self.socket_id)
 
     async def __call__(self, scope, receive, send):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            # However the consumer ends, a crash included, its presence refresher must not
-            # keep a closed socket counting as a viewer (and its list being fetched).
-            task = getattr(self, "presence_task", None)
-            if task is not None:
-                task.cancel()
+            # However the consumer ends, a crash included, it must not stay in the hub:
+            # a closed socket would keep counting as a viewer (and its list being fetched).
+            if self.joined:
+                self.joined = False
+                await self.hub.leave(self, self._groups())
 
-    async def dispatch(self, message):
-        if message["type"] in _FORWARDED_EVENTS:
-            try:
-                await self.send(text_data=message["text"])
-            except (OSError, RuntimeError):
-                # The browser closed while a tick was on its way (daphne raises autobahn's
-                # Disconnected, a RuntimeError; uvicorn an OSError). websocket.disconnect is
-                # next in line and cleans up; crashing here would skip that cleanup.
-                return
-            # In memory, flushed to Redis in batches: no round trip per message.
-            socket_message_count(event_type=message["type"])
+    async def forward(self, event: dict) -> None:
+        """A group message, from the hub: sent as the publisher encoded it."""
+        if not self.joined:
             return
-        await super().dispatch(message)
-
-    async def watchlist_deleted(self, event):
-        await self.send(text_data=event["text"])
-        socket_message_count(event_type="watchlist.deleted")
-        await self.close(code=CLOSE_NOT_FOUND)
+        if event.get("type") not in _GROUP_EVENTS or not isinstance(event.get("text"), str):
+            logger.warning("Dropped a group message of unknown shape for watchlist %s: %r", self.watchlist_id, event)
+            return
+        try:
+            await self.send(text_data=event["text"])
+            if event["type"] == "watchlist.deleted":
+                await self.close(code=CLOSE_NOT_FOUND)
+        except (OSError, RuntimeError):
+            # The browser closed while a tick was on its way (daphne raises autobahn's
+            # Disconnected, a RuntimeError; uvicorn an OSError). websocket.disconnect is
+            # next in line and cleans up.
+            return
 
     # --- client messages ---------------------------------------------------
 
@@ -172,7 +152,8 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
         if not self._within_rate():
             await self._reject("rate_limited", "Too many messages; ping at most once every few seconds.")
             return
-        await self._touch()
+        await presence.presence_touch(watchlist_id=self.watchlist_id, socket_id=self.socket_id)
+        await presence.user_socket_touch(user_id=self.user_id, socket_id=self.socket_id)
         await self.send(text_data='{"type":"pong"}')
 
     def _within_rate(self) -> bool:

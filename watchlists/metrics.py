@@ -87,9 +87,9 @@ _MESSAGE_TYPES = {
 }
 
 
-def socket_message_count(*, event_type: str) -> None:
-    """One message sent on one socket (event type as in the channel layer, or "snapshot")."""
-    metric_count_local(SOCKET_MESSAGES, type=_MESSAGE_TYPES.get(event_type, event_type))
+def socket_message_count(*, event_type: str, amount: int = 1) -> None:
+    """Messages handed to sockets: `amount` sockets got one (event type as in the channel layer, or "snapshot")."""
+    metric_count_local(SOCKET_MESSAGES, amount, type=_MESSAGE_TYPES.get(event_type, event_type))
 
 
 def socket_connection_count(*, outcome: str | int) -> None:

@@ -1,12 +1,14 @@
 """Which watchlists have a browser on them right now, kept in Redis.
 
-One sorted set holds an entry per open socket ("<watchlist id>:<channel
-name>") scored by the time it expires. Sockets refresh their entry while
-they live; a web process that dies leaves entries that simply expire, so a
-crash never leaves ghost viewers that keep quotes being fetched.
+One sorted set holds an entry per open socket ("<watchlist id>:<socket
+id>") scored by the time it expires. Each web process refreshes its sockets'
+entries while they live (watchlists.hub); a web process that dies leaves
+entries that simply expire, so a crash never leaves ghost viewers that keep
+quotes being fetched.
 """
 
 import time
+from collections import defaultdict
 
 from django.conf import settings
 
@@ -17,17 +19,33 @@ def _key() -> str:
     return redis_key("presence")
 
 
-def _member(watchlist_id: int, channel_name: str) -> str:
-    return f"{int(watchlist_id)}:{channel_name}"
+def _member(watchlist_id: int, socket_id: str) -> str:
+    return f"{int(watchlist_id)}:{socket_id}"
 
 
-async def presence_touch(*, watchlist_id: int, channel_name: str) -> None:
+async def presence_touch(*, watchlist_id: int, socket_id: str) -> None:
     expires_at = time.time() + settings.PRESENCE_TTL_SECONDS
-    await redis_async().zadd(_key(), {_member(watchlist_id, channel_name): expires_at})
+    await redis_async().zadd(_key(), {_member(watchlist_id, socket_id): expires_at})
 
 
-async def presence_leave(*, watchlist_id: int, channel_name: str) -> None:
-    await redis_async().zrem(_key(), _member(watchlist_id, channel_name))
+async def presence_touch_many(*, sockets: list[tuple[int, int, str]]) -> None:
+    """Refresh (watchlist id, user id, socket id) entries, presence and per-user cap, in one round trip."""
+    if not sockets:
+        return
+    expires_at = time.time() + settings.PRESENCE_TTL_SECONDS
+    by_user: dict[int, dict[str, float]] = defaultdict(dict)
+    for _, user_id, socket_id in sockets:
+        by_user[user_id][socket_id] = expires_at
+    pipe = redis_async().pipeline(transaction=False)
+    pipe.zadd(_key(), {_member(watchlist_id, socket_id): expires_at for watchlist_id, _, socket_id in sockets})
+    for user_id, members in by_user.items():
+        pipe.zadd(_user_key(user_id), members)
+        pipe.expire(_user_key(user_id), int(settings.PRESENCE_TTL_SECONDS) + 1)
+    await pipe.execute()
+
+
+async def presence_leave(*, watchlist_id: int, socket_id: str) -> None:
+    await redis_async().zrem(_key(), _member(watchlist_id, socket_id))
 
 
 def _live_members(now: float) -> list[bytes]:
@@ -54,7 +72,7 @@ def _user_key(user_id: int) -> str:
     return redis_key("sockets", int(user_id))
 
 
-async def user_socket_claim(*, user_id: int, channel_name: str, limit: int) -> bool:
+async def user_socket_claim(*, user_id: int, socket_id: str, limit: int) -> bool:
     """Count this socket against its user's cap; False (and nothing recorded) when the cap is reached.
 
     Add first, then count: two sockets racing for the last place may both be
@@ -65,23 +83,23 @@ async def user_socket_claim(*, user_id: int, channel_name: str, limit: int) -> b
     key = _user_key(user_id)
     pipe = client.pipeline()
     pipe.zremrangebyscore(key, "-inf", now)
-    pipe.zadd(key, {channel_name: now + settings.PRESENCE_TTL_SECONDS})
+    pipe.zadd(key, {socket_id: now + settings.PRESENCE_TTL_SECONDS})
     pipe.zcard(key)
     pipe.expire(key, int(settings.PRESENCE_TTL_SECONDS) + 1)
     *_, count, _ = await pipe.execute()
     if count > limit:
-        await client.zrem(key, channel_name)
+        await client.zrem(key, socket_id)
         return False
     return True
 
 
-async def user_socket_touch(*, user_id: int, channel_name: str) -> None:
+async def user_socket_touch(*, user_id: int, socket_id: str) -> None:
     client = redis_async()
     pipe = client.pipeline()
-    pipe.zadd(_user_key(user_id), {channel_name: time.time() + settings.PRESENCE_TTL_SECONDS})
+    pipe.zadd(_user_key(user_id), {socket_id: time.time() + settings.PRESENCE_TTL_SECONDS})
     pipe.expire(_user_key(user_id), int(settings.PRESENCE_TTL_SECONDS) + 1)
     await pipe.execute()
 
 
-async def user_socket_release(*, user_id: int, channel_name: str) -> None:
-    await redis_async().zrem(_user_key(user_id), channel_name)
+async def user_socket_release(*, user_id: int, socket_id: str) -> None:
+    await redis_async().zrem(_user_key(user_id), socket_id)

@@ -16,7 +16,7 @@ URL = "/admin/live/"
 
 def view(watchlist, viewers: int = 1):
     for n in range(viewers):
-        async_to_sync(presence.presence_touch)(watchlist_id=watchlist.pk, channel_name=f"test.{watchlist.pk}.{n}")
+        async_to_sync(presence.presence_touch)(watchlist_id=watchlist.pk, socket_id=f"test.{watchlist.pk}.{n}")
 
 
 @pytest.fixture

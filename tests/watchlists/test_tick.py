@@ -65,7 +65,7 @@ def test_viewer_count_does_not_change_upstream_calls(fake_yahoo, three_lists):
     one_viewer = fake_yahoo.counts
     fake_yahoo.reset_counts()
     for n in range(50):
-        async_to_sync(presence.presence_touch)(watchlist_id=three_lists[0].pk, channel_name=f"crowd.{n}")
+        async_to_sync(presence.presence_touch)(watchlist_id=three_lists[0].pk, socket_id=f"crowd.{n}")
     live.quotes_tick_run()
     assert fake_yahoo.count("/v7/finance/quote") == one_viewer["/v7/finance/quote"] == 1
 

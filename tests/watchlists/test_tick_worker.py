@@ -27,7 +27,7 @@ def worker():
 @pytest.fixture
 def open_list(user, make_watchlist):
     watchlist = make_watchlist(user, "Live", ["AAPL", "MSFT"])
-    async_to_sync(presence.presence_touch)(watchlist_id=watchlist.pk, channel_name="test.viewer")
+    async_to_sync(presence.presence_touch)(watchlist_id=watchlist.pk, socket_id="test.viewer")
     return watchlist
 
 

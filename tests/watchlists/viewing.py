@@ -8,4 +8,4 @@ from watchlists import presence
 def view(*watchlists, viewers: int = 1) -> None:
     for watchlist in watchlists:
         for n in range(viewers):
-            async_to_sync(presence.presence_touch)(watchlist_id=watchlist.pk, channel_name=f"test.{watchlist.pk}.{n}")
+            async_to_sync(presence.presence_touch)(watchlist_id=watchlist.pk, socket_id=f"test.{watchlist.pk}.{n}")
