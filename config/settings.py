@@ -229,6 +229,14 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 # The probes answer plain HTTP (see config/health.py).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
+# --- Web process: garbage collection ----------------------------------------
+# A web process holds thousands of long-lived socket objects, and every tick
+# makes short-lived ones by the thousand. With Python's default threshold
+# (700) a tick's burst promotes enough of them that a full collection, which
+# walks every socket's objects (~0.1 s at 1000 sockets), runs every ~10 s and
+# stalls that tick's deliveries. config/gc_tuning.py; 0 keeps the default.
+WEB_GC_GEN0_THRESHOLD = env.int("WEB_GC_GEN0_THRESHOLD", default=10_000)
+
 # --- Operations: probes and metrics ------------------------------------------
 # Each readiness check (database, Redis) gives up after this long.
 HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
@@ -277,10 +285,10 @@ QUOTE_BACKOFF_MAX_SECONDS = env.float("QUOTE_BACKOFF_MAX_SECONDS", default=600.0
 # Open pages hear from the pipeline at least this often, changes or not, so a
 # stopped worker shows as stale instead of as a quiet market.
 QUOTE_STATUS_HEARTBEAT_SECONDS = env.float("QUOTE_STATUS_HEARTBEAT_SECONDS", default=10.0)
-# Presence: a socket refreshes its entry this often; an entry not refreshed
-# within the TTL (a crashed web process) stops counting as a viewer.
-# The refresh also rejoins the socket's groups, so after Redis restarts empty
-# live updates come back within this long.
+# Presence: each web process refreshes its sockets' entries this often; an
+# entry not refreshed within the TTL (a crashed web process) stops counting as
+# a viewer. The refresh also rejoins the process's groups, so after Redis
+# restarts empty live updates come back within this long.
 PRESENCE_REFRESH_SECONDS = env.float("PRESENCE_REFRESH_SECONDS", default=10.0)
 PRESENCE_TTL_SECONDS = env.float("PRESENCE_TTL_SECONDS", default=60.0)
 # Shared cap on quote requests to the source (all workers together). Each

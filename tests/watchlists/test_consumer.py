@@ -70,6 +70,29 @@ async def test_foreign_origin_is_refused(watchlist, user, session_cookie):
     await comm.disconnect()
 
 
+async def test_a_session_ended_by_a_password_change_is_closed_with_4401(watchlist, user, session_cookie):
+    cookie = await database_sync_to_async(session_cookie)(user)
+
+    def change_password():
+        user.set_password("a-new-password-entirely")
+        user.save()
+
+    await database_sync_to_async(change_password)()
+    assert await close_code(communicator(f"/ws/watchlists/{watchlist.pk}/", cookie)) == 4401
+
+
+async def test_an_inactive_user_is_closed_with_4401(watchlist, user, session_cookie):
+    cookie = await database_sync_to_async(session_cookie)(user)
+    user.is_active = False
+    await database_sync_to_async(user.save)()
+    assert await close_code(communicator(f"/ws/watchlists/{watchlist.pk}/", cookie)) == 4401
+
+
+async def test_an_unknown_or_garbled_session_cookie_is_closed_with_4401(watchlist):
+    for cookie in (b"sessionid=not-a-session", b"sessionid=", b"sessionid=\xff\x00; other=1", b"=;;"):
+        assert await close_code(communicator(f"/ws/watchlists/{watchlist.pk}/", cookie)) == 4401
+
+
 async def test_snapshot_carries_stored_quotes_and_source(watchlist, user, session_cookie):
     await database_sync_to_async(Quote.objects.create)(
         symbol="AAPL",
