@@ -13,9 +13,11 @@ server process (daphne, worker, beat, Redis; or the references' processes).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.data import lists_create, shared_symbol_lists
@@ -127,7 +129,8 @@ def _connect(procs, server, targets, *, log_dir, warmup_targets, connect_timeout
     }
 
 
-def run_ours(
+@contextlib.contextmanager
+def ticking_stack(
     procs,
     data: FanoutData,
     *,
@@ -136,10 +139,8 @@ def run_ours(
     log_dir: Path,
     layer: str,
     server: str = "daphne",
-    settle: float,
-    measure_seconds: float,
-    profile: bool = False,
-) -> dict:
+) -> Iterator[tuple[OurStack, Clients, dict]]:
+    """Our stack with `clients` sockets connected, then beat started: (stack, client process, connect figures)."""
     stack = OurStack(
         procs,
         base_env=base_env,
@@ -160,15 +161,34 @@ def run_ours(
             connect_timeout=60 + clients / 20,
         )
         stack.start_beat()
+        yield stack, client_proc, connect
+    finally:
+        if client_proc is not None:
+            client_proc.close()
+        stack.stop()
+
+
+def run_ours(
+    procs,
+    data: FanoutData,
+    *,
+    clients: int,
+    base_env: dict[str, str],
+    log_dir: Path,
+    layer: str,
+    server: str = "daphne",
+    settle: float,
+    measure_seconds: float,
+    profile: bool = False,
+) -> dict:
+    with ticking_stack(
+        procs, data, clients=clients, base_env=base_env, log_dir=log_dir, layer=layer, server=server
+    ) as (stack, client_proc, connect):
         time.sleep(settle)
         profile_path = log_dir.parent.parent / "profiles" / f"ours-{server}-{layer}-{clients}.txt" if profile else None
         measured = _measure(stack, client_proc, measure_seconds=measure_seconds, profile=profile_path)
         ticks = _tick_stats(stack)
         return {"server": f"ours ({server}, {layer})", "clients": clients, **connect, **measured, "ticks": ticks}
-    finally:
-        if client_proc is not None:
-            client_proc.close()
-        stack.stop()
 
 
 def _tick_stats(stack: OurStack) -> dict:

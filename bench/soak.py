@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import time
 
-from bench.fanout import WARMUP_SOCKETS, FanoutData, _connect
+from bench.fanout import FanoutData, ticking_stack
 from bench.procs import rss_kib
-from bench.servers import OurStack
 
 
 def _slope(points: list[tuple[float, float]]) -> float:
@@ -24,25 +23,8 @@ def _slope(points: list[tuple[float, float]]) -> float:
 
 
 def run(procs, data: FanoutData, *, clients: int, seconds: float, every: float, base_env, log_dir, layer) -> dict:
-    stack = OurStack(
-        procs,
-        base_env=base_env,
-        log_dir=log_dir,
-        layer=layer,
-        extra_env={"QUOTE_PROVIDER": "simulated", "QUOTE_POLL_SECONDS": "1"},
-    )
-    stack.start(beat=False)
-    client_proc = None
-    try:
-        client_proc, connect = _connect(
-            procs,
-            stack,
-            data.targets(stack.url, clients),
-            log_dir=stack.dir,
-            warmup_targets=data.targets(stack.url, WARMUP_SOCKETS),
-            connect_timeout=60 + clients / 20,
-        )
-        stack.start_beat()
+    with ticking_stack(procs, data, clients=clients, base_env=base_env, log_dir=log_dir, layer=layer) as running:
+        stack, client_proc, connect = running
         time.sleep(5)
         samples = []
         client_proc.measure_start(seconds)
@@ -79,7 +61,3 @@ def run(procs, data: FanoutData, *, clients: int, seconds: float, every: float, 
             "latency_ms": result["latency_ms"],
             "messages_per_second": result["messages_per_second"],
         }
-    finally:
-        if client_proc is not None:
-            client_proc.close()
-        stack.stop()

@@ -43,6 +43,8 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
 
     watchlist_id: int | None = None
     joined = False
+    # Group messages that arrive before the snapshot is sent wait for it, in order.
+    early: list[dict] | None = None
 
     async def connect(self):
         user = self.scope.get("user")
@@ -72,6 +74,7 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
         self.pings: list[float] = []
         self.hub = socket_hub()
         # Joined before the snapshot is read, so no change can fall between the two.
+        self.early = []
         await self.hub.join(self, self._groups())
         self.joined = True
         await self.accept()
@@ -81,6 +84,9 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
         snapshot, needs_refresh = await database_sync_to_async(live.watchlist_snapshot)(watchlist_id=watchlist_id)
         await self.send(text_data=json.dumps(snapshot, separators=(",", ":")))
         socket_message_count(event_type="snapshot")
+        early, self.early = self.early, None
+        for event in early:
+            await self.forward(event)
         if needs_refresh:
             # Enqueueing talks to the broker: keep it off the event loop.
             await sync_to_async(live.watchlist_refresh_request, thread_sensitive=False)(watchlist_id=watchlist_id)
@@ -117,6 +123,9 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
 
     async def forward(self, event: dict) -> None:
         """A group message, from the hub: sent as the publisher encoded it."""
+        if self.early is not None:
+            self.early.append(event)
+            return
         if not self.joined:
             return
         if event.get("type") not in _GROUP_EVENTS or not isinstance(event.get("text"), str):

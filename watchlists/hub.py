@@ -69,7 +69,8 @@ class _Relay:
             self._deliver(event)
 
     def _deliver(self, event: dict) -> None:
-        for socket in self.sockets:
+        # A copy: a socket may leave while its message is on the way.
+        for socket in tuple(self.sockets):
             self.hub.start_eagerly(socket.forward(event))
         socket_message_count(event_type=event.get("type", ""), amount=len(self.sockets))
 
@@ -134,7 +135,7 @@ class SocketHub:
             try:
                 # Shielded: one socket giving up must not cancel the relay others wait for.
                 await asyncio.shield(relay.started)
-            except Exception:
+            except BaseException:  # a socket closed mid-join (cancelled) must not stay counted either
                 # Forget the failed relay at once, so the next socket tries afresh.
                 if self.relays.get(group) is relay:
                     del self.relays[group]

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -127,6 +128,33 @@ async def test_a_group_message_of_unknown_shape_is_dropped_and_the_socket_lives(
         assert await comm.receive_nothing(timeout=0.5)
         text = quotes_text(watchlist)
         await layer.group_send(watchlist_group(watchlist.pk), {"type": "quotes.update", "text": text})
+        assert await comm.receive_from(timeout=3) == text
+    finally:
+        await comm.disconnect()
+
+
+async def test_a_message_that_arrives_before_the_snapshot_follows_it(watchlist, user, session_cookie, monkeypatch):
+    from asgiref.sync import async_to_sync
+
+    from watchlists import live
+
+    text = quotes_text(watchlist, 7)
+    original_snapshot = live.watchlist_snapshot
+
+    def snapshot_while_a_tick_publishes(*, watchlist_id):
+        result = original_snapshot(watchlist_id=watchlist_id)
+        # A tick publishes after the snapshot was read, before it is sent.
+        async_to_sync(get_channel_layer().group_send)(
+            watchlist_group(watchlist_id), {"type": "quotes.update", "text": text}
+        )
+        time.sleep(0.3)  # long enough for the process to receive it
+        return result
+
+    monkeypatch.setattr(live, "watchlist_snapshot", snapshot_while_a_tick_publishes)
+    cookie = await database_sync_to_async(session_cookie)(user)
+    comm, snapshot = await open_socket(watchlist, cookie)
+    try:
+        assert snapshot["type"] == "snapshot"
         assert await comm.receive_from(timeout=3) == text
     finally:
         await comm.disconnect()
