@@ -233,7 +233,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 # A web process holds thousands of long-lived socket objects, and every tick
 # makes short-lived ones by the thousand. With Python's default threshold
 # (700) a tick's burst promotes enough of them that a full collection, which
-# walks every socket's objects (~0.1 s at 1000 sockets), runs every ~10 s and
+# walks every socket's objects (0.1-0.2 s at 1000 sockets), runs every ~10 s and
 # stalls that tick's deliveries. config/gc_tuning.py; 0 keeps the default.
 WEB_GC_GEN0_THRESHOLD = env.int("WEB_GC_GEN0_THRESHOLD", default=10_000)
 

@@ -180,6 +180,11 @@ class SocketHub:
         await presence.presence_touch_many(
             sockets=[(socket.watchlist_id, socket.user_id, socket.socket_id) for socket in sockets]
         )
+        # A socket that closed while the batch was on its way was written back: remove it again.
+        for socket in sockets:
+            if socket not in self.sockets:
+                await presence.presence_leave(watchlist_id=socket.watchlist_id, socket_id=socket.socket_id)
+                await presence.user_socket_release(user_id=socket.user_id, socket_id=socket.socket_id)
         for relay in list(self.relays.values()):
             if relay.receiver is not None:
                 await self.layer.group_add(relay.group, relay.channel)

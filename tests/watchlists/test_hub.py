@@ -158,3 +158,22 @@ async def test_a_message_that_arrives_before_the_snapshot_follows_it(watchlist, 
         assert await comm.receive_from(timeout=3) == text
     finally:
         await comm.disconnect()
+
+
+async def test_a_socket_that_closes_during_a_refresh_is_not_written_back(watchlist, user, session_cookie, monkeypatch):
+    cookie = await database_sync_to_async(session_cookie)(user)
+    staying, _ = await open_socket(watchlist, cookie)
+    leaving, _ = await open_socket(watchlist, cookie)
+    hub = socket_hub()
+    original = presence.presence_touch_many
+
+    async def slow_batch(*, sockets):
+        await leaving.disconnect()  # closes while the batch is on its way
+        await original(sockets=sockets)
+
+    monkeypatch.setattr(presence, "presence_touch_many", slow_batch)
+    try:
+        await hub.refresh()
+        assert watchlists_viewed() == {watchlist.pk: 1}
+    finally:
+        await staying.disconnect()
