@@ -1,4 +1,4 @@
-"""Processes the benchmark starts, and what it reads of them from /proc.
+"""Processes the benchmark and the end-to-end tests start, and what the benchmark reads of them from /proc.
 
 Every process runs in its own session (process group) and is stopped by
 killing that group, so a Celery worker's pool children go with it. The
@@ -26,6 +26,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def celery_worker_argv(*, concurrency: int) -> list[str]:
+    """A Celery worker as the Procfile runs it, quiet between nodes (no gossip, mingle or heartbeat)."""
+    return [
+        str(BIN / "celery"),
+        "-A",
+        "config",
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+
+
+def celery_beat_argv(*, schedule: Path) -> list[str]:
+    return [str(BIN / "celery"), "-A", "config", "beat", "--loglevel=INFO", f"--schedule={schedule}"]
 
 
 class Proc:
@@ -60,11 +79,11 @@ class Proc:
     def running(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
 
-    def stop(self, timeout: float = 15) -> None:
+    def stop(self, timeout: float = 15, sig: int = signal.SIGTERM) -> None:
         if self.popen is None or self.popen.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGTERM)
+            os.killpg(self.popen.pid, sig)
         try:
             self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -74,6 +93,10 @@ class Proc:
         # Children that outlived their parent (a prefork pool) share its group.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signal.SIGKILL)
+
+    def kill(self) -> None:
+        """As a crash would: no chance to clean up."""
+        self.stop(sig=signal.SIGKILL)
 
     def log_text(self, since: int = 0) -> str:
         if not self.log_path.exists():

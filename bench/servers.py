@@ -11,7 +11,16 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.procs import BIN, Proc, Processes, free_port, listening_pid, wait_for_port
+from bench.procs import (
+    BIN,
+    Proc,
+    Processes,
+    celery_beat_argv,
+    celery_worker_argv,
+    free_port,
+    listening_pid,
+    wait_for_port,
+)
 
 PYTHON = sys.executable
 
@@ -72,31 +81,14 @@ class OurStack:
         self.web = Proc("web", web_argv, env=self.env, log_dir=self.dir)
         self.worker = Proc(
             "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "--loglevel=INFO",
-                # One pool process: the simulated market then moves every quote on every tick.
-                "--concurrency=1",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            # One pool process: the simulated market then moves every quote on every tick.
+            celery_worker_argv(concurrency=1),
             env=self.env,
             log_dir=self.dir,
         )
         self.beat = Proc(
             "beat",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "beat",
-                "--loglevel=INFO",
-                f"--schedule={self.dir / 'beat-schedule'}",
-            ],
+            celery_beat_argv(schedule=self.dir / "beat-schedule"),
             env=self.env,
             log_dir=self.dir,
         )

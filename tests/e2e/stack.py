@@ -6,78 +6,13 @@ Processes can be stopped, killed and started again, as in an outage.
 """
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Process:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path):
-        self.name, self.argv, self.env = name, argv, env
-        self.log_path = log_dir / f"{name}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
-        if not self.running:
-            return
-        # The whole group: a prefork worker's children go with it.
-        os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=5)
-
-    def kill(self) -> None:
-        self.stop(signal.SIGKILL)
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def wait_for_log(self, text: str, *, since: int = 0, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.running:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if self.log_path.exists() and text in self.log_path.read_text(errors="replace")[since:]:
-                return
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.name} did not log {text!r} within {timeout:.0f}s:\n{self.log_tail()}")
-
-    def log_size(self) -> int:
-        return self.log_path.stat().st_size if self.log_path.exists() else 0
+from bench.procs import BIN, ROOT, Proc, celery_beat_argv, celery_worker_argv, free_port
 
 
 class Stack:
@@ -108,8 +43,8 @@ class Stack:
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.env = env
         # Processes beside the first web, worker and beat (add_web, add_worker, add_beat).
-        self.extras: list[Process] = []
-        self.web = Process(
+        self.extras: list[Proc] = []
+        self.web = Proc(
             "web",
             [
                 str(BIN / "daphne"),
@@ -123,37 +58,20 @@ class Stack:
                 env.get("WS_PING_TIMEOUT", "30"),
                 "config.asgi:application",
             ],
-            env,
-            self.dir,
+            env=env,
+            log_dir=self.dir,
         )
-        self.worker = Process(
+        self.worker = Proc(
             "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "--loglevel=INFO",
-                "--concurrency=2",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            env,
-            self.dir,
+            celery_worker_argv(concurrency=2),
+            env=env,
+            log_dir=self.dir,
         )
-        self.beat = Process(
+        self.beat = Proc(
             "beat",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "beat",
-                "--loglevel=INFO",
-                f"--schedule={self.dir / 'beat-schedule'}",
-            ],
-            env,
-            self.dir,
+            celery_beat_argv(schedule=self.dir / "beat-schedule"),
+            env=env,
+            log_dir=self.dir,
         )
 
     def start(self) -> "Stack":
@@ -168,14 +86,14 @@ class Stack:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if not self.web.running:
-                raise RuntimeError(f"daphne exited:\n{self.web.log_tail()}")
+                raise RuntimeError(f"daphne exited:\n{self.web.tail()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/accounts/login/", timeout=2) as response:
                     if response.status == 200:
                         return
             except OSError:
                 time.sleep(0.1)
-        raise TimeoutError(f"daphne did not answer within 30s:\n{self.web.log_tail()}")
+        raise TimeoutError(f"daphne did not answer within 30s:\n{self.web.tail()}")
 
     def start_worker(self) -> None:
         since = self.worker.log_size()
@@ -202,7 +120,7 @@ class Stack:
 
     def logs(self) -> str:
         processes = (self.web, self.worker, self.beat, *self.extras)
-        return "\n".join(f"--- {p.name} ---\n{p.log_tail()}" for p in processes)
+        return "\n".join(f"--- {p.name} ---\n{p.tail()}" for p in processes)
 
     # --- scale-out: more processes beside the first web, worker and beat -----
 
@@ -211,36 +129,35 @@ class Stack:
         port = free_port()
         argv = list(self.web.argv)
         argv[argv.index("-p") + 1] = str(port)
-        web = Process(f"web{sum(p.name.startswith('web') for p in self.extras) + 2}", argv, self.env, self.dir)
+        web = Proc(f"web{sum(p.name.startswith('web') for p in self.extras) + 2}", argv, env=self.env, log_dir=self.dir)
         self.extras.append(web)
         url = f"http://127.0.0.1:{port}"
         web.start()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if not web.running:
-                raise RuntimeError(f"{web.name} exited:\n{web.log_tail()}")
+                raise RuntimeError(f"{web.name} exited:\n{web.tail()}")
             try:
                 with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
                     if response.status == 200:
                         return url
             except OSError:
                 time.sleep(0.1)
-        raise TimeoutError(f"{web.name} did not answer within 30s:\n{web.log_tail()}")
+        raise TimeoutError(f"{web.name} did not answer within 30s:\n{web.tail()}")
 
-    def add_worker(self) -> Process:
+    def add_worker(self) -> Proc:
         """Another Celery worker, with a node name of its own (two on one host must differ for inspect ping)."""
         name = f"worker{sum(p.name.startswith('worker') for p in self.extras) + 2}"
-        worker = Process(name, [*self.worker.argv, f"--hostname={name}@%h"], self.env, self.dir)
+        worker = Proc(name, [*self.worker.argv, f"--hostname={name}@%h"], env=self.env, log_dir=self.dir)
         self.extras.append(worker)
         worker.start()
         worker.wait_for_log("ready.")
         return worker
 
-    def add_beat(self) -> Process:
+    def add_beat(self) -> Proc:
         """A second beat, as an operator might start by mistake, with its own schedule file."""
         name = f"beat{sum(p.name.startswith('beat') for p in self.extras) + 2}"
-        argv = [arg for arg in self.beat.argv if not arg.startswith("--schedule=")]
-        beat = Process(name, [*argv, f"--schedule={self.dir / (name + '-schedule')}"], self.env, self.dir)
+        beat = Proc(name, celery_beat_argv(schedule=self.dir / f"{name}-schedule"), env=self.env, log_dir=self.dir)
         self.extras.append(beat)
         beat.start()
         beat.wait_for_log("beat: Starting")

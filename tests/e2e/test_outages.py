@@ -150,7 +150,7 @@ def test_redis_restarting_mid_stream(stack, private_redis, viewer):
     # The same socket hears quotes again, with either layer: no reconnect storm.
     assert live.connects == 1
     for process in (stack.web, stack.worker, stack.beat):
-        assert process.running, f"{process.name} died:\n{process.log_tail()}"
+        assert process.running, f"{process.name} died:\n{process.tail()}"
     # The beat tick resumed: a few seconds of normal ticking, one per interval.
     moment = time.monotonic()
     time.sleep(4)
@@ -199,7 +199,7 @@ def test_a_browser_that_stops_reading_is_cut_off_and_slows_no_one(stack, viewer)
     steady = connect()
     stuck = connect(read=False, max_queue=1)
     steady.wait_for_quotes(after=time.monotonic(), timeout=20)
-    daphne = psutil.Process(stack.web.proc.pid)
+    daphne = psutil.Process(stack.web.pid)
     rss_before = daphne.memory_info().rss
 
     def stuck_socket_open() -> bool:
