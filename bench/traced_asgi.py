@@ -1,7 +1,8 @@
 """Tickerwatch's ASGI application under tracemalloc, for finding per-socket memory (bench/memory.py).
 
-SIGUSR2 the first time keeps a baseline snapshot; every later SIGUSR2 writes the
-allocations grown since then, by source line, to $BENCH_TRACEMALLOC_OUT.
+SIGUSR2 the first time keeps a baseline snapshot; the next writes the
+allocations grown since then, by source line, to $BENCH_TRACEMALLOC_OUT and
+takes that snapshot as the new baseline.
 """
 
 import os
@@ -23,6 +24,7 @@ def _dump(*_args) -> None:
         return
     key = "traceback" if tracemalloc.get_traceback_limit() > 1 else "lineno"
     stats = snapshot.compare_to(_baseline[0], key)
+    _baseline[0] = snapshot
     total = sum(stat.size_diff for stat in stats)
     lines = [f"total growth {total / 1024:.0f} KiB"]
     for stat in stats[:60]:
