@@ -11,16 +11,15 @@ from decimal import Decimal
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.testing import WebsocketCommunicator
 from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config.asgi import application
 from config.redis_client import redis_key
 from prices.models import Quote
 from prices.services import quotes_refresh
 from prices.symbols import SYMBOL_PATTERN, symbol_is_valid, symbol_normalize
+from tests.watchlists.sockets import open_socket
 
 SYMBOL_RE = re.compile(SYMBOL_PATTERN)
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-^="
@@ -77,14 +76,7 @@ def test_any_inbound_socket_message_gets_an_answer_and_the_socket_lives(message,
     cookie = session_cookie(user)
 
     async def exchange():
-        comm = WebsocketCommunicator(
-            application,
-            f"/ws/watchlists/{watchlist.pk}/",
-            headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)],
-        )
-        connected, _ = await comm.connect(timeout=5)
-        assert connected
-        await comm.receive_from(timeout=5)  # snapshot
+        comm, _ = await open_socket(watchlist, cookie)
         if isinstance(message, bytes):
             await comm.send_to(bytes_data=message)
         else:

@@ -161,8 +161,7 @@ class WatchlistConsumer(AsyncWebsocketConsumer):
         if not self._within_rate():
             await self._reject("rate_limited", "Too many messages; ping at most once every few seconds.")
             return
-        await presence.presence_touch(watchlist_id=self.watchlist_id, socket_id=self.socket_id)
-        await presence.user_socket_touch(user_id=self.user_id, socket_id=self.socket_id)
+        await presence.presence_touch_many(sockets=[(self.watchlist_id, self.user_id, self.socket_id)])
         await self.send(text_data='{"type":"pong"}')
 
     def _within_rate(self) -> bool:

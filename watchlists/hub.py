@@ -75,8 +75,8 @@ class _Relay:
         socket_message_count(event_type=event.get("type", ""), amount=len(self.sockets))
 
     async def stop(self) -> None:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self.started
+        # Waits for the start to settle without taking its outcome (a failed start has nothing to undo).
+        await asyncio.wait([self.started])
         if self.receiver is not None:
             self.receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -93,13 +93,5 @@ async def user_socket_claim(*, user_id: int, socket_id: str, limit: int) -> bool
     return True
 
 
-async def user_socket_touch(*, user_id: int, socket_id: str) -> None:
-    client = redis_async()
-    pipe = client.pipeline()
-    pipe.zadd(_user_key(user_id), {socket_id: time.time() + settings.PRESENCE_TTL_SECONDS})
-    pipe.expire(_user_key(user_id), int(settings.PRESENCE_TTL_SECONDS) + 1)
-    await pipe.execute()
-
-
 async def user_socket_release(*, user_id: int, socket_id: str) -> None:
     await redis_async().zrem(_user_key(user_id), socket_id)

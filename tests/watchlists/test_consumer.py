@@ -5,47 +5,16 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
 
-from config.asgi import application
 from prices.models import Quote
 from tests.support.admin_forms import watchlist_change_data
 from watchlists import services
 from watchlists.groups import STATUS_GROUP, watchlist_group
 from watchlists.presence import watchlists_viewed
 
+from .sockets import close_code, communicator, open_socket, receive_json
+
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://localhost")
-
-
-def communicator(path: str, cookie: bytes | None = None, origin=ORIGIN) -> WebsocketCommunicator:
-    headers = [origin] if origin else []
-    if cookie:
-        headers.append((b"cookie", cookie))
-    return WebsocketCommunicator(application, path, headers=headers)
-
-
-async def receive_json(comm, timeout=3):
-    return json.loads(await comm.receive_from(timeout=timeout))
-
-
-async def open_socket(watchlist, cookie):
-    comm = communicator(f"/ws/watchlists/{watchlist.pk}/", cookie)
-    connected, _ = await comm.connect(timeout=5)
-    assert connected
-    snapshot = await receive_json(comm)
-    assert snapshot["type"] == "snapshot"
-    return comm, snapshot
-
-
-async def close_code(comm) -> int:
-    connected, _ = await comm.connect(timeout=5)
-    assert connected  # accepted, so that the close code reaches the browser
-    output = await comm.receive_output(timeout=3)
-    assert output["type"] == "websocket.close"
-    await comm.disconnect()
-    return output["code"]
 
 
 async def test_anonymous_is_closed_with_4401(watchlist):

@@ -11,12 +11,12 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
 
-from config.asgi import application
 from watchlists.consumers import WatchlistConsumer
 from watchlists.groups import watchlist_group
 from watchlists.presence import watchlists_viewed
+
+from .sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,14 +25,7 @@ async def test_a_send_to_a_closed_socket_is_dropped_and_cleanup_still_runs(
     watchlist, user, session_cookie, monkeypatch
 ):
     cookie = await database_sync_to_async(session_cookie)(user)
-    comm = WebsocketCommunicator(
-        application,
-        f"/ws/watchlists/{watchlist.pk}/",
-        headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)],
-    )
-    connected, _ = await comm.connect(timeout=5)
-    assert connected
-    await comm.receive_from(timeout=3)  # snapshot
+    comm, _ = await open_socket(watchlist, cookie)
     assert watchlists_viewed() == {watchlist.pk: 1}
 
     original_send = WatchlistConsumer.send

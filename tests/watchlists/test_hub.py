@@ -14,7 +14,7 @@ from watchlists.groups import STATUS_GROUP, watchlist_group
 from watchlists.hub import _hubs, socket_hub
 from watchlists.presence import watchlists_viewed
 
-from .test_consumer import open_socket
+from .sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

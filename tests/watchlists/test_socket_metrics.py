@@ -11,7 +11,7 @@ from config.metrics import metrics_local_flush_async
 from config.redis_client import redis_key, redis_sync
 from watchlists.groups import STATUS_GROUP, watchlist_group
 
-from .test_consumer import close_code, communicator, open_socket
+from .sockets import close_code, communicator, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

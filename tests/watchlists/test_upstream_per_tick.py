@@ -10,10 +10,10 @@ HTTP layer. Run with `-s` to see the table:
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
-from config.asgi import application
 from watchlists import live
+
+from .sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,14 +35,7 @@ async def open_sockets(count, ten_lists, session_cookie):
     sockets = []
     for n in range(count):
         index = n % len(ten_lists)
-        comm = WebsocketCommunicator(
-            application,
-            f"/ws/watchlists/{ten_lists[index][1].pk}/",
-            headers=[(b"origin", b"http://localhost"), (b"cookie", cookies[index])],
-        )
-        connected, _ = await comm.connect(timeout=10)
-        assert connected
-        await comm.receive_from(timeout=5)  # the snapshot
+        comm, _ = await open_socket(ten_lists[index][1], cookies[index], timeout=10)
         sockets.append(comm)
     return sockets
 
